@@ -1,0 +1,114 @@
+"""NumPy twins of `kernels/mathf.py`: the same float32 operations in the same order, vectorised.
+
+The reference step uses these so it matches the Taichi kernels bit for bit on the CPU (DESIGN §7).
+"""
+import numpy as np
+
+from kernels import constants as K
+
+F = np.float32
+U32 = np.uint32
+
+
+def lowbias32(x: np.ndarray) -> np.ndarray:
+    """Hash 32-bit words (lowbias32), elementwise."""
+    x = np.asarray(x, dtype=U32)
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps by design
+        x = x ^ (x >> U32(16))
+        x = x * U32(0x7FEB352D)
+        x = x ^ (x >> U32(15))
+        x = x * U32(0x846CA68B)
+        return x ^ (x >> U32(16))
+
+
+def tick_key(episode_seed, tick: int) -> np.ndarray:
+    """Key of each (episode, tick)."""
+    world_key = lowbias32(np.asarray(episode_seed, dtype=U32) ^ U32(K.WORLD_SALT))
+    with np.errstate(over="ignore"):
+        return lowbias32(world_key ^ lowbias32(U32(tick) + U32(1)))
+
+
+def agent_key(key: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Key of each agent within a tick (key broadcasts against cell)."""
+    with np.errstate(over="ignore"):
+        return lowbias32(key ^ (np.asarray(cell, dtype=U32) * U32(K.GOLDEN) + U32(1)))
+
+
+def uniform(key: np.ndarray, draw: int) -> np.ndarray:
+    """Uniforms in (0, 1): ((h >> 9) + 0.5) · 2⁻²³."""
+    with np.errstate(over="ignore"):
+        h = lowbias32(key + U32(draw) * U32(K.DRAW_SALT))
+    return ((h >> U32(9)) * U32(2) + U32(1)).astype(F) * F(K.U_SCALE * 0.5)
+
+
+def log_f32(x: np.ndarray) -> np.ndarray:
+    """Natural log of positive normal float32 values."""
+    x = np.asarray(x, dtype=F)
+    bits = x.view(np.int32)
+    e = (bits >> 23) - 127
+    m = ((bits & 0x007FFFFF) | 0x3F800000).astype(np.int32).view(F)
+    big = m > F(K.SQRT2)
+    m = np.where(big, m * F(0.5), m)
+    e = np.where(big, e + 1, e)
+    s = (m - F(1.0)) / (m + F(1.0))
+    s2 = s * s
+    r = np.full_like(s, F(K.LOG_C[0]))
+    for c in K.LOG_C[1:]:
+        r = r * s2 + F(c)
+    return e.astype(F) * F(K.LN2) + s * r
+
+
+def exp_f32(x: np.ndarray) -> np.ndarray:
+    """exp of float32 values."""
+    x = np.minimum(np.maximum(np.asarray(x, dtype=F), F(K.EXP_LO)), F(K.EXP_HI))
+    k = np.floor(x * F(K.INV_LN2) + F(0.5))
+    r = (x - k * F(K.LN2_HI)) - k * F(K.LN2_LO)
+    p = np.full_like(r, F(K.EXP_C[0]))
+    for c in K.EXP_C[1:]:
+        p = p * r + F(c)
+    scale = ((k.astype(np.int32) + 127) << 23).astype(np.int32).view(F)
+    return p * scale
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return F(1.0) / (F(1.0) + exp_f32(-z))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds."""
+    return log_f32(p / (F(1.0) - p))
+
+
+def inverse_normal(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantile (Acklam), same branches as the kernel."""
+    u = np.asarray(u, dtype=F)
+    q = u - F(0.5)
+    r = q * q
+    num = np.full_like(r, F(K.ACK_A[0]))
+    for c in K.ACK_A[1:]:
+        num = num * r + F(c)
+    den = np.full_like(r, F(K.ACK_B[0]))
+    for c in K.ACK_B[1:]:
+        den = den * r + F(c)
+    den = den * r + F(1.0)
+    central = num * q / den
+
+    tail = np.minimum(u, F(1.0) - u)
+    qt = np.sqrt(F(-2.0) * log_f32(tail))
+    num = np.full_like(qt, F(K.ACK_C[0]))
+    for c in K.ACK_C[1:]:
+        num = num * qt + F(c)
+    den = np.full_like(qt, F(K.ACK_D[0]))
+    for c in K.ACK_D[1:]:
+        den = den * qt + F(c)
+    den = den * qt + F(1.0)
+    tails = num / den
+    tails = np.where(u > F(0.5), -tails, tails)
+    in_centre = (u >= F(K.ACK_PLOW)) & (u <= F(K.ACK_PHIGH))
+    return np.where(in_centre, central, tails)
+
+
+def to_fixed(x: np.ndarray) -> np.ndarray:
+    """Round x·2¹⁶ to the nearest integer, as int64."""
+    return np.floor(np.asarray(x, dtype=F) * F(K.FX_SCALE) + F(0.5)).astype(np.int64)

@@ -1,0 +1,339 @@
+"""Device state of W worlds and the fused tick kernel (DESIGN §2.3–2.4, §7).
+
+`WorldsDevice` owns every hot field (leading world axis W) and advances all worlds with one kernel launch per tick:
+clear the per-tick statistics → act and compose, tile by tile → neighbour learning → shared-skill update → prefix.
+The NumPy twin is `engine.reference.ReferenceWorlds`; both expose the same small interface to `engine.simulation`.
+"""
+import numpy as np
+import taichi as ti
+
+from kernels import constants as K
+from kernels.mathf import (agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform)
+
+
+@ti.func
+def effective_skill(c: ti.f32, shared: ti.f32) -> ti.f32:
+    """Own competence or the shared category skill: e = 1 − (1 − c)(1 − S[q])."""
+    return 1.0 - (1.0 - c) * (1.0 - shared)
+
+
+@ti.func
+def correct_probability(e: ti.f32, d: ti.f32, a: ti.i32, kappa: ti.f32, alpha: ti.f32, a_max: ti.i32,
+                        p_min: ti.f32, p_max: ti.f32) -> ti.f32:
+    """p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max): skill, difficulty and the pity bonus."""
+    p = e * (1.0 - kappa * d) + alpha * ti.cast(ti.min(a, a_max), ti.f32)
+    return ti.min(ti.max(p, p_min), p_max)
+
+
+@ti.func
+def wrong_proposal(disk: ti.i32, true_pair: ti.i32, u: ti.f32, n_pegs: ti.template()) -> ti.i32:
+    """A wrong move of the same disk: a peg pair drawn uniformly from the others, packed disk·16 + src·4 + dst."""
+    n_pairs = n_pegs * (n_pegs - 1)
+    j = ti.min(ti.cast(u * ti.static(float(n_pairs - 1)), ti.i32), n_pairs - 2)
+    if j >= true_pair:
+        j += 1
+    src = j // (n_pegs - 1)
+    r = j % (n_pegs - 1)
+    dst = r + ti.select(r >= src, 1, 0)
+    return disk * 16 + src * 4 + dst
+
+
+@ti.data_oriented
+class WorldsDevice:
+    """All agents of W worlds in Taichi fields; `step(tick)` advances every running world by one tick."""
+
+    def __init__(self, n_worlds: int, size: int, tile: int, n_zones: int, n_pegs: int,
+                 moves: np.ndarray, move_of_tile: np.ndarray, tile_ring: np.ndarray, tile_zone: np.ndarray,
+                 move_of_cell: np.ndarray, difficulty: np.ndarray):
+        W, G, t = n_worlds, size, tile
+        self.W, self.G, self.t, self.L = W, G, t, G // t
+        self.N, self.T, self.M = G * G, self.L * self.L, int(moves.shape[0])
+        self.Z, self.Q, self.P = n_zones, int(moves[:, 0].max()) + 1, n_pegs
+        N, T, M, Z, Q = self.N, self.T, self.M, self.Z, self.Q
+        # agents (W, N), cell n = i·G + j
+        self.state = ti.field(ti.u8, (W, N))            # K.IDLE … K.DEAD
+        self.competence = ti.field(ti.f32, (W, N))      # c in [0, 1]
+        self.competence_next = ti.field(ti.f32, (W, N)) # neighbour-learning output, copied back
+        self.attempts = ti.field(ti.i32, (W, N))        # failed attempts a (pity bonus)
+        self.proposal = ti.field(ti.i32, (W, N))        # packed move disk·16 + src·4 + dst, −1 none
+        self.confidence = ti.field(ti.f32, (W, N))      # p̂ of the last proposal
+        self.history = ti.field(ti.u32, (W, N))         # last 32 outcomes, newest in bit 0
+        self.due = ti.field(ti.i32, (W, N))             # tick at which Working / WaitingOracle resolves
+        self.alive = ti.field(ti.u8, (W, N))
+        self.turned = ti.field(ti.u8, (W, N))           # became Success this tick (teaches neighbours)
+        # static layout and task
+        self.move_of_tile = ti.field(ti.i32, T)
+        self.tile_ring = ti.field(ti.i32, T)
+        self.tile_zone = ti.field(ti.i32, T)
+        self.move_of_cell = ti.field(ti.i32, N)
+        self.difficulty = ti.field(ti.f32, N)
+        self.move_packed = ti.field(ti.i32, M)
+        # per world
+        self.seed = ti.field(ti.u32, W)                 # episode seed = run seed + world
+        self.params_f = ti.field(ti.f32, (W, K.N_PARAMS_F))
+        self.params_i = ti.field(ti.i32, (W, K.N_PARAMS_I))
+        self.ctl = ti.field(ti.i32, (W, K.N_CTL))       # running, stage, oracle available, oracle up
+        self.zone_active = ti.field(ti.u8, (W, Z))
+        self.skill = ti.field(ti.f32, (W, Q))           # shared skill S[q]
+        self.kq = ti.field(ti.i32, (W, Q))              # successful attempts per category this tick
+        self.complete_tick = ti.field(ti.i32, (W, M))   # −1 until the move is composed
+        self.composed = ti.field(ti.i32, (W, M))        # the composed (packed) move
+        # statistics (integer atomics only)
+        self.zone_stats = ti.field(ti.i64, (W, Z, K.N_ZONE_STATS))
+        self.world_stats = ti.field(ti.i64, (W, K.N_WORLD_STATS))
+        self.reliability = ti.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
+
+        self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
+        self.tile_ring.from_numpy(tile_ring.astype(np.int32))
+        self.tile_zone.from_numpy(tile_zone.astype(np.int32))
+        self.move_of_cell.from_numpy(move_of_cell.astype(np.int32))
+        self.difficulty.from_numpy(difficulty.astype(np.float32))
+        m = moves.astype(np.int32)
+        self.move_packed.from_numpy(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2])
+
+    # ---- host interface (shared with engine.reference.ReferenceWorlds)
+    def reset(self, seeds, params_f, params_i, alive0, c0, s0):
+        """Start every world afresh: all agents Idle (or Dead), competence c0, shared skill s0."""
+        W, N = self.W, self.N
+        self.seed.from_numpy(np.asarray(seeds, dtype=np.uint32))
+        self.params_f.from_numpy(np.asarray(params_f, dtype=np.float32))
+        self.params_i.from_numpy(np.asarray(params_i, dtype=np.int32))
+        alive = np.asarray(alive0, dtype=np.uint8).reshape(W, N)
+        self.alive.from_numpy(alive)
+        self.state.from_numpy(np.where(alive == 1, K.IDLE, K.DEAD).astype(np.uint8))
+        self.competence.from_numpy(np.asarray(c0, dtype=np.float32).reshape(W, N))
+        self.skill.from_numpy(np.asarray(s0, dtype=np.float32).reshape(W, self.Q))
+        for f, v in ((self.attempts, 0), (self.proposal, -1), (self.confidence, 0), (self.history, 0),
+                     (self.due, 0), (self.turned, 0), (self.complete_tick, -1), (self.composed, -1),
+                     (self.world_stats, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0)):
+            f.fill(v)
+
+    def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
+        """Upload this tick's host decisions: per-world control words and active-zone masks."""
+        self.ctl.from_numpy(np.ascontiguousarray(ctl, dtype=np.int32))
+        self.zone_active.from_numpy(np.ascontiguousarray(zone_active, dtype=np.uint8))
+
+    def kill(self, dead: np.ndarray):
+        """Kill agents (fault injection): mask (W, N) bool."""
+        alive = self.alive.to_numpy() & ~np.asarray(dead, dtype=bool).reshape(self.W, self.N)
+        state = self.state.to_numpy()
+        state[~alive.astype(bool)] = K.DEAD
+        self.alive.from_numpy(alive.astype(np.uint8))
+        self.state.from_numpy(state)
+
+    def stats(self) -> dict:
+        """This tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
+        return {"zone_stats": self.zone_stats.to_numpy(), "world_stats": self.world_stats.to_numpy(),
+                "reliability": self.reliability.to_numpy(), "kq": self.kq.to_numpy(),
+                "skill": self.skill.to_numpy()}
+
+    def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(complete_tick, composed), both (W, M) int32."""
+        return self.complete_tick.to_numpy(), self.composed.to_numpy()
+
+    def snapshot(self) -> dict:
+        """Every per-agent field as NumPy arrays (tests and audits; slow for big grids)."""
+        names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
+        return {n: getattr(self, n).to_numpy() for n in names}
+
+    def step(self, tick: int):
+        """Advance every running world by one tick (one kernel launch)."""
+        self.advance_worlds(tick)
+
+    # ---- the tick
+    @ti.kernel
+    def advance_worlds(self, tick: ti.i32):
+        W, G, t, L, M, N = ti.static(self.W, self.G, self.t, self.L, self.M, self.N)
+        for w, z, s in self.zone_stats:
+            self.zone_stats[w, z, s] = 0
+        for w, b, s in self.reliability:
+            self.reliability[w, b, s] = 0
+        for w, q in self.kq:
+            self.kq[w, q] = 0
+
+        # act and compose: one thread per (world, tile), agents of the tile in turn
+        for w, tile in ti.ndrange(W, L * L):
+            k = self.move_of_tile[tile]
+            if self.ctl[w, K.C_RUNNING] != 0 and k >= 0:
+                self.act_and_compose_tile(w, tile, k, tick)
+
+        # neighbour learning (after compose, so adoptions teach too); a branch-free gather
+        for w, i, j in ti.ndrange(W, G, G):
+            n = i * G + j
+            c = self.competence[w, n]
+            if self.ctl[w, K.C_RUNNING] != 0 and self.alive[w, n] != 0 and self.move_of_cell[n] >= 0:
+                eta_nbr = self.params_f[w, K.P_ETA_NBR]
+                for d in ti.static(range(4)):  # N, E, S, W
+                    di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
+                    ii, jj = i + di, j + dj
+                    inside = ti.select((ii >= 0) & (ii < G) & (jj >= 0) & (jj < G), 1.0, 0.0)
+                    m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
+                    gate = ti.cast(self.turned[w, m], ti.f32) * inside
+                    c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
+            self.competence_next[w, n] = c
+        for w, n in self.competence:
+            self.competence[w, n] = self.competence_next[w, n]
+
+        # shared skill: S ← 1 − (1 − S)(1 − η_shared)^k_q, the power by squaring
+        for w, q in self.skill:
+            if self.ctl[w, K.C_RUNNING] != 0:
+                kk = self.kq[w, q]
+                base = 1.0 - self.params_f[w, K.P_ETA_SHARED]
+                power = ti.f32(1.0)
+                while kk > 0:
+                    if kk & 1:
+                        power = power * base
+                    base = base * base
+                    kk = kk >> 1
+                self.skill[w, q] = 1.0 - (1.0 - self.skill[w, q]) * power
+
+        # complete prefix: serial per world, amortised O(M) over the episode
+        for w in range(W):
+            if self.ctl[w, K.C_RUNNING] != 0:
+                p = ti.cast(self.world_stats[w, K.W_PREFIX], ti.i32)
+                while p < M and self.complete_tick[w, p] >= 0:
+                    p += 1
+                self.world_stats[w, K.W_PREFIX] = p
+
+    @ti.func
+    def act_and_compose_tile(self, w, tile, k, tick):
+        """Act every agent of one tile, compose its move when τ_green agree, then adopt and count."""
+        G, t, L, P = ti.static(self.G, self.t, self.L, self.P)
+        ty, tx = tile // L, tile % L
+        zone = self.tile_zone[tile]
+        true_move = self.move_packed[k]
+        disk = true_move >> 4
+        src, dst = (true_move >> 2) & 3, true_move & 3
+        true_pair = src * (P - 1) + dst - ti.select(dst > src, 1, 0)
+        complete = self.complete_tick[w, k] >= 0
+        unlocked = self.tile_ring[tile] <= self.ctl[w, K.C_STAGE]
+        gated = (self.params_i[w, K.Q_ORDER_PREFIX] != 0) & (k > self.world_stats[w, K.W_PREFIX])
+        is_open = unlocked & (not complete) & (not gated)
+        active = self.zone_active[w, zone] != 0
+        oracle_up = self.ctl[w, K.C_ORACLE_UP] != 0
+        oracle_available = self.ctl[w, K.C_ORACLE_AVAILABLE] != 0
+        distill = self.params_i[w, K.Q_DISTILL] != 0
+        shared = self.skill[w, disk]
+        key = tick_key(self.seed[w], tick)
+
+        acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
+        k_success = 0
+        agree = 0
+        for a_i, a_j in ti.ndrange(t, t):
+            n = (ty * t + a_i) * G + tx * t + a_j
+            self.turned[w, n] = ti.u8(0)
+            st = ti.cast(self.state[w, n], ti.i32)
+            if is_open and self.alive[w, n] != 0:
+                c = self.competence[w, n]
+                a = self.attempts[w, n]
+                ak = agent_key(key, n)
+                if st == K.WAITING:
+                    if tick >= self.due[w, n] and oracle_up:
+                        acc[K.Z_ORACLE_ANSWERS] += 1
+                        if uniform(ak, K.DRAW_ORACLE) < self.params_f[w, K.P_ORACLE_OK]:
+                            st = K.SUCCESS
+                            self.proposal[w, n] = true_move
+                            c = c + self.params_f[w, K.P_ETA_ORACLE] * (1.0 - c)
+                            self.turned[w, n] = ti.u8(1)
+                            if distill:
+                                k_success += 1
+                        else:
+                            st = K.FAILURE
+                            a += 1
+                            acc[K.Z_ORACLE_WRONG] += 1
+                elif st == K.IDLE or st == K.FAILURE:
+                    if active:
+                        st = K.WORKING
+                        self.due[w, n] = tick + self.params_i[w, K.Q_SLM_LATENCY]
+                        acc[K.Z_STARTED] += 1
+                elif st == K.WORKING and tick >= self.due[w, n]:
+                    e = effective_skill(c, shared)
+                    p = correct_probability(e, self.difficulty[n], a, self.params_f[w, K.P_KAPPA],
+                                            self.params_f[w, K.P_ALPHA], self.params_i[w, K.Q_A_MAX],
+                                            self.params_f[w, K.P_P_MIN], self.params_f[w, K.P_P_MAX])
+                    right = uniform(ak, K.DRAW_CORRECT) < p
+                    proposal = true_move
+                    if not right:
+                        proposal = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
+                    eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
+                    sign = ti.select(right, 1.0, -1.0)
+                    z = (logit(p) + self.params_f[w, K.P_B_OVER] * (1.0 - e)
+                         + self.params_f[w, K.P_OMEGA] * e * sign + self.params_f[w, K.P_SIGMA_CONF] * eps)
+                    phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
+                    y = ti.select(right, 1, 0)
+                    yf = ti.cast(y, ti.f32)
+                    nll = -log_f32(phat)
+                    if not right:
+                        nll = -log_f32(1.0 - phat)
+                    acc[K.Z_RESOLVED] += 1
+                    acc[K.Z_CORRECT] += y
+                    acc[K.Z_NLL_FX] += to_fixed(nll)
+                    acc[K.Z_BRIER_FX] += to_fixed((phat - yf) * (phat - yf))
+                    acc[K.Z_PHAT_FX] += to_fixed(phat)
+                    b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32),
+                               K.RELIABILITY_BINS - 1)
+                    ti.atomic_add(self.reliability[w, b, 0], ti.i64(1))
+                    ti.atomic_add(self.reliability[w, b, 1], ti.cast(y, ti.i64))
+                    ti.atomic_add(self.reliability[w, b, 2], to_fixed(phat))
+                    self.history[w, n] = (self.history[w, n] << 1) | ti.cast(y, ti.u32)
+                    self.confidence[w, n] = phat
+                    self.proposal[w, n] = proposal
+                    if (z < self.params_f[w, K.P_Z_ESCALATE] and a >= self.params_i[w, K.Q_A_ESCALATE]
+                            and oracle_available):
+                        st = K.WAITING
+                        self.due[w, n] = tick + self.params_i[w, K.Q_ORACLE_LATENCY]
+                        acc[K.Z_ESCALATED] += 1
+                        acc[K.Z_ESCALATED_WRONG] += 1 - y
+                    elif right:
+                        st = K.SUCCESS
+                        c = c + self.params_f[w, K.P_ETA] * (1.0 - c)
+                        self.turned[w, n] = ti.u8(1)
+                        acc[K.Z_COMMIT_SUCCESS] += 1
+                        k_success += 1
+                    else:
+                        st = K.FAILURE
+                        a += 1
+                        acc[K.Z_COMMIT_FAILURE] += 1
+                self.state[w, n] = ti.cast(st, ti.u8)
+                self.competence[w, n] = c
+                self.attempts[w, n] = a
+            if st == K.SUCCESS and self.proposal[w, n] == true_move:
+                agree += 1
+
+        # compose: τ_green agreeing Success agents complete the move; the rest of the tile adopts it
+        if is_open and agree >= self.params_i[w, K.Q_TAU_GREEN]:
+            complete = True
+            self.complete_tick[w, k] = tick
+            self.composed[w, k] = true_move
+            ti.atomic_add(self.world_stats[w, K.W_MOVES_DONE], ti.i64(1))
+            acc[K.Z_COMPLETED_NOW] += 1
+            eta = self.params_f[w, K.P_ETA]
+            for a_i, a_j in ti.ndrange(t, t):
+                n = (ty * t + a_i) * G + tx * t + a_j
+                if self.alive[w, n] != 0 and self.state[w, n] != K.SUCCESS:
+                    self.state[w, n] = ti.u8(K.SUCCESS)
+                    self.proposal[w, n] = true_move
+                    self.competence[w, n] = self.competence[w, n] + eta * (1.0 - self.competence[w, n])
+                    self.turned[w, n] = ti.u8(1)
+                    acc[K.Z_ADOPTED] += 1
+                    if distill:
+                        k_success += 1
+
+        # measure: current state counts and competence of the tile's agents
+        live = 0
+        for a_i, a_j in ti.ndrange(t, t):
+            n = (ty * t + a_i) * G + tx * t + a_j
+            st = ti.cast(self.state[w, n], ti.i32)
+            acc[K.Z_N_IDLE + st] += 1
+            if st != K.DEAD:
+                live += 1
+                acc[K.Z_COMPETENCE_FX] += to_fixed(self.competence[w, n])
+        if not complete:
+            acc[K.Z_OPEN_TILES] += 1
+            if live >= self.params_i[w, K.Q_TAU_GREEN]:
+                acc[K.Z_COMPLETABLE] += 1
+        for s in ti.static(range(K.N_ZONE_STATS)):
+            if acc[s] != 0:
+                ti.atomic_add(self.zone_stats[w, zone, s], acc[s])
+        if k_success > 0:
+            ti.atomic_add(self.kq[w, disk], k_success)
