@@ -15,8 +15,9 @@ _ALIVE, _DEAD = ".", "#X"
 
 
 def _ascii_rows(text: str, what: str, allowed: str) -> list[str]:
-    """Return the non-blank, stripped rows of ASCII art after checking it is square and uses only `allowed`."""
-    rows = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """Return the non-blank rows of ASCII art (whitespace removed) after checking it is square of `allowed` only."""
+    rows = ["".join(line.split()) for line in text.splitlines()]
+    rows = [row for row in rows if row]
     if not rows:
         raise ValueError(f"{what} art is empty")
     for r, row in enumerate(rows):
@@ -30,9 +31,9 @@ def _ascii_rows(text: str, what: str, allowed: str) -> list[str]:
 
 
 def _nearest(art: np.ndarray, size: int) -> np.ndarray:
-    """Scale a square array to size×size by nearest neighbour (sampling at output cell centres)."""
+    """Scale an n×n array to size×size by nearest neighbour: cell (i, j) takes art[i·n // size, j·n // size]."""
     n = art.shape[0]
-    idx = ((2 * np.arange(size) + 1) * n) // (2 * size)
+    idx = (np.arange(size) * n) // size  # the rule scenarios/ascii_art.py documents to scenario authors
     return art[np.ix_(idx, idx)]
 
 

@@ -310,3 +310,7 @@ def test_png_mask_and_map(tmp_path):
 def test_layout_modules_never_import_taichi():
     code = "import sys, engine.layout, engine.spatial_maps, engine.tasks; sys.exit('taichi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_ascii_rows_may_be_spaced_out():
+    assert mask_from_ascii("# . .\n. X .\n. . .", 3).tolist() == mask_from_ascii("#..\n.X.\n...", 3).tolist()
