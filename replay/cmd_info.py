@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = episode_info(args.episode)
     except EpisodeError as exc:
-        print(f"gridhanoi info: {exc}", file=sys.stderr)
+        print(f"gridhanoi: error: {exc}", file=sys.stderr)  # as engine/cli.py words user errors
         return 2
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
