@@ -29,7 +29,7 @@ def correct_probability(e: ti.f32, d: ti.f32, a: ti.i32, kappa: ti.f32, alpha: t
 def wrong_proposal(disk: ti.i32, true_pair: ti.i32, u: ti.f32, n_pegs: ti.template()) -> ti.i32:
     """A wrong move of the same disk: a peg pair drawn uniformly from the others, packed disk·16 + src·4 + dst."""
     n_pairs = n_pegs * (n_pegs - 1)
-    j = ti.min(ti.cast(u * ti.static(float(n_pairs - 1)), ti.i32), n_pairs - 2)
+    j = ti.min(ti.cast(u * ti.cast(n_pairs - 1, ti.f32), ti.i32), n_pairs - 2)
     if j >= true_pair:
         j += 1
     src = j // (n_pegs - 1)

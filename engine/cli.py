@@ -1,0 +1,74 @@
+"""`gridhanoi` command line: one module per command, each exposing `register(subparsers)` and `run(args) -> int`.
+
+User mistakes end in one line on stderr and exit code 2 (no traceback unless --debug); Ctrl-C exits 130.
+"""
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "engine.cmd_run",
+    "engine.cmd_scenario",
+    "replay.cmd_info",
+    "engine.cmd_verify",
+    "replay.cmd_replay",
+    "engine.cmd_bench",
+    "engine.cmd_experiment",
+    "engine.cmd_sweep",
+)
+
+
+class UsageError(Exception):
+    """A user mistake reported as one line with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every available command registered."""
+    parser = argparse.ArgumentParser(prog="gridhanoi", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # a command not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def user_error_types() -> tuple:
+    """Exception types that mean "the user gave bad input" (exit 2, one line)."""
+    from scenarios.errors import ScenarioError
+
+    types = [UsageError, ScenarioError]
+    try:
+        from replay.reader import EpisodeError
+        types.append(EpisodeError)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def main(argv=None) -> int:
+    """Run the gridhanoi command line and return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except user_error_types() as err:
+        if args.debug:
+            raise
+        print(f"gridhanoi: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Managers that pick `zones_per_tick` zones each tick: the paper's `thompson` and the baselines
+`uniform`, `round_robin` and `learning_progress` (DESIGN §2.6). Each world has its own random stream, keyed on its
+episode seed, so a world's choices do not depend on the batch it runs in.
+"""
+import warnings
+
+import numpy as np
+
+from engine.managers.base import Manager
+
+
+def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the k highest-scoring allowed entries per row (ties broken by lower index)."""
+    masked = np.where(allowed, scores, -np.inf)
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    chosen = np.zeros_like(allowed)
+    np.put_along_axis(chosen, order, True, axis=1)
+    return chosen & allowed
+
+
+class _Picker(Manager):
+    """Shared plumbing: per-world generators and the zones-per-tick budget."""
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.k = int(curriculum.zones_per_tick)
+        self.rngs = [np.random.default_rng([int(s), 0x6D616E]) for s in self.seeds]
+
+
+class UniformManager(_Picker):
+    """`zones_per_tick` open zones drawn uniformly at random."""
+
+    name = "uniform"
+
+    def choose(self, obs):
+        """Random scores, top k."""
+        scores = np.stack([rng.random(self.n_zones) for rng in self.rngs])
+        return top_k(scores, obs.open, self.k)
+
+
+class RoundRobinManager(_Picker):
+    """Open zones in turn, `zones_per_tick` at a time."""
+
+    name = "round_robin"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.cursor = np.zeros(self.n_worlds, np.int64)
+
+    def choose(self, obs):
+        """The next k open zones after the cursor (cyclic)."""
+        distance = (np.arange(self.n_zones)[None, :] - self.cursor[:, None]) % self.n_zones
+        chosen = top_k(-distance.astype(float), obs.open, self.k)
+        farthest = np.where(chosen, distance, -1).max(axis=1)
+        self.cursor = np.where(farthest >= 0, (self.cursor + farthest + 1) % self.n_zones, self.cursor)
+        return chosen
+
+
+class ThompsonManager(_Picker):
+    """The paper's manager: Beta posteriors per zone, top-k Thompson samples, reward success·exp(−λ·NLL)."""
+
+    name = "thompson"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        shape = (self.n_worlds, self.n_zones)
+        self.alpha, self.beta = np.ones(shape), np.ones(shape)
+        self.sample, self.reward = np.zeros(shape), np.full(shape, np.nan)
+        self.scaler = QuantileScaler(self.n_worlds) if curriculum.reward_scaling == "quantile" else None
+
+    def choose(self, obs):
+        """Discount toward the prior, sample θ ~ Beta(α, β), activate the top k open zones."""
+        g = self.config.discount
+        self.alpha = 1.0 + g * (self.alpha - 1.0)
+        self.beta = 1.0 + g * (self.beta - 1.0)
+        self.sample = np.stack([rng.beta(a, b) for rng, a, b in zip(self.rngs, self.alpha, self.beta)])
+        return top_k(self.sample, obs.open, self.k)
+
+    def update(self, obs):
+        """Fractional-Bernoulli update of every zone with ≥ 1 resolved attempt this tick."""
+        seen = obs.resolved() > 0
+        reward = obs.success_rate() * np.exp(-self.config.nll_weight * obs.mean_nll())
+        if self.scaler is not None:
+            reward = self.scaler(reward, seen)
+        self.reward = np.where(seen, reward, np.nan)
+        draws = np.stack([rng.random(self.n_zones) for rng in self.rngs]) < reward
+        self.alpha += seen & draws
+        self.beta += seen & ~draws
+
+    def posterior(self):
+        """α, β, the last sample and reward per zone."""
+        return {"alpha": self.alpha, "beta": self.beta, "sample": self.sample, "reward": self.reward}
+
+
+class LearningProgressManager(_Picker):
+    """Absolute learning progress (TSCL / ALP style): zones whose success rate is changing fastest.
+
+    Per zone, a window of the last `lp_window` success rates (ticks with resolved attempts); progress is
+    |mean of the newer half − mean of the older half|. Zones never tried get priority; ties are random.
+    """
+
+    name = "learning_progress"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.window = int(getattr(curriculum, "lp_window", 20))
+        self.history = np.full((self.n_worlds, self.n_zones, self.window), np.nan)
+
+    def progress(self) -> np.ndarray:
+        """Absolute learning progress per zone (inf for zones with fewer than two observations)."""
+        h = self.history
+        half = self.window // 2
+        count = np.sum(~np.isnan(h), axis=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # mean of an empty window half is NaN, handled below
+            old = np.nanmean(h[:, :, :half], axis=2)
+            new = np.nanmean(h[:, :, half:], axis=2)
+        lp = np.abs(new - np.where(np.isnan(old), new, old))
+        return np.where(count < 2, np.inf, np.nan_to_num(lp))
+
+    def choose(self, obs):
+        """Top-k open zones by learning progress, random tie-break."""
+        jitter = np.stack([rng.random(self.n_zones) for rng in self.rngs]) * 1e-9
+        return top_k(self.progress() + jitter, obs.open, self.k)
+
+    def update(self, obs):
+        """Push this tick's success rate into the window of every zone that resolved attempts."""
+        seen = obs.resolved() > 0
+        shifted = np.concatenate([self.history[:, :, 1:], obs.success_rate()[:, :, None]], axis=2)
+        self.history = np.where(seen[:, :, None], shifted, self.history)
+
+
+class QuantileScaler:
+    """Map raw rewards to [0, 1] by the 20th/80th percentiles of the last 200 rewards (Graves et al. 2017)."""
+
+    def __init__(self, n_worlds: int, size: int = 200):
+        self.buffers = [[] for _ in range(n_worlds)]
+        self.size = size
+
+    def __call__(self, reward: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """Scale each world's rewards by its own recent quantiles, then remember the raw ones."""
+        out = reward.copy()
+        for w, buf in enumerate(self.buffers):
+            if len(buf) >= 2:
+                lo, hi = np.percentile(buf, [20, 80])
+                out[w] = np.clip((reward[w] - lo) / (hi - lo), 0.0, 1.0) if hi > lo else (reward[w] >= hi) * 1.0
+            buf.extend(reward[w][seen[w]].tolist())
+            del buf[:-self.size]
+        return out

@@ -1,0 +1,42 @@
+"""The run summary as a rich table on stdout."""
+import statistics
+
+from rich.console import Console
+from rich.table import Table
+
+MAX_ROWS = 8
+
+
+def _median(values):
+    """Median, formatted compactly."""
+    return f"{statistics.median(values):g}" if values else "-"
+
+
+def print_summary(summary: dict) -> None:
+    """Print per-world rows (or the median over worlds when there are many) and the throughput."""
+    rows = summary["world_results"]
+    m = summary["moves_total"]
+    table = Table(title=f"{summary['scenario']} · seed {summary['seed']} · {summary['worlds']} world(s) · {summary['arch']}")
+    for col in ("world", "outcome", "ticks", "moves", "prefix", "SLM attempts", "oracle calls", "cost", "plan valid"):
+        table.add_column(col, justify="right" if col not in ("outcome", "plan valid") else "left")
+    for r in rows[:MAX_ROWS]:
+        valid = {None: "-", True: "yes", False: f"NO: {r['plan_error']}"}[r["plan_valid"]]
+        table.add_row(str(r["world"]), r["outcome"], str(r["ticks"]), f"{r['moves_complete']}/{m}", str(r["prefix"]),
+                      str(r["attempts"]), str(r["oracle_calls"]), f"{r['cost']:g}", valid)
+    if len(rows) > MAX_ROWS:
+        outcomes = {}
+        for r in rows:
+            outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+        table.add_row("median", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+                      _median([r["ticks"] for r in rows]), _median([r["moves_complete"] for r in rows]),
+                      _median([r["prefix"] for r in rows]), _median([r["attempts"] for r in rows]),
+                      _median([r["oracle_calls"] for r in rows]), _median([r["cost"] for r in rows]),
+                      f"{sum(r['plan_valid'] is True for r in rows)}/{len(rows)} valid")
+    console = Console()
+    console.print(table)
+    for r in rows:
+        if r["stalled_moves"]:
+            console.print(f"world {r['world']} stalled: moves {r['stalled_moves']} can no longer complete "
+                          f"(their tiles have fewer than tau_green live agents)")
+    t = summary["timing"]
+    console.print(f"{t['agent_steps']:,} agent-steps in {t['wall_s']:.2f} s → {t['agent_steps_per_s']:,.0f} agent-steps/s")
