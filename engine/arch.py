@@ -17,8 +17,18 @@ def _stdout_to_stderr():
         yield
     finally:
         sys.stdout.flush()
+        _flush_c_stdio()  # Taichi's C++ side buffers its banner: flush it while fd 1 still points at stderr
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _flush_c_stdio():
+    """fflush(NULL): push out whatever the C runtime still buffers for stdout."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def init_taichi(arch: str = "auto", debug: bool = False) -> str:

@@ -78,6 +78,27 @@ class ReferenceWorlds:
         names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
         return {n: getattr(self, n).copy() for n in names}
 
+    def allocate_frames(self, slots, worlds, confidence):
+        """Reserve a ring of `slots` frames of the recorded `worlds`."""
+        shape = (slots, len(worlds), self.N)
+        self.rec_worlds = np.asarray(worlds)
+        self.ring_state = np.zeros(shape, np.uint8)
+        self.ring_competence = np.zeros(shape, np.uint8)
+        self.ring_confidence = np.zeros(shape, np.uint8) if confidence else None
+
+    def capture_frame(self, slot):
+        """Copy the recorded worlds into ring slot `slot` (competence quantised as round(255·c))."""
+        quantise = lambda x: np.floor(x[self.rec_worlds] * F(255.0) + F(0.5)).astype(np.uint8)  # noqa: E731
+        self.ring_state[slot] = self.state[self.rec_worlds]
+        self.ring_competence[slot] = quantise(self.competence)
+        if self.ring_confidence is not None:
+            self.ring_confidence[slot] = quantise(self.confidence)
+
+    def export_frames(self, count):
+        """The first `count` ring slots (state, competence, confidence or None)."""
+        conf = None if self.ring_confidence is None else self.ring_confidence[:count].copy()
+        return self.ring_state[:count].copy(), self.ring_competence[:count].copy(), conf
+
     def _world(self, column, params):
         """One per-world parameter as a (W, 1) column that broadcasts over cells."""
         return params[:, column][:, None]
@@ -195,7 +216,7 @@ class ReferenceWorlds:
         live_t = self._per_tile(live)
         open_left_t = task_t & ~complete_t
         tz = np.broadcast_to(self.tile_zone, (W, T))
-        self.zone_stats[:, :, K.Z_OPEN_TILES] = self._per_zone(open_left_t.astype(np.int64), tz)
+        self.zone_stats[:, :, K.Z_OPEN_TILES] = self._per_zone((open_left_t & ~gated_t).astype(np.int64), tz)
         self.zone_stats[:, :, K.Z_COMPLETABLE] = self._per_zone(
             (open_left_t & (live_t >= pi[:, K.Q_TAU_GREEN][:, None])).astype(np.int64), tz)
         self.zone_stats[:, :, K.Z_COMPLETED_NOW] = self._per_zone(completes_t.astype(np.int64), tz)

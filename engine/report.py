@@ -17,7 +17,7 @@ def print_summary(summary: dict) -> None:
     rows = summary["world_results"]
     m = summary["moves_total"]
     table = Table(title=f"{summary['scenario']} · seed {summary['seed']} · {summary['worlds']} world(s) · {summary['arch']}")
-    for col in ("world", "outcome", "ticks", "moves", "prefix", "SLM attempts", "oracle calls", "cost", "plan valid"):
+    for col in ("world", "outcome", "ticks", "moves", "prefix", "attempts", "oracle calls", "cost", "plan valid"):
         table.add_column(col, justify="right" if col not in ("outcome", "plan valid") else "left")
     for r in rows[:MAX_ROWS]:
         valid = {None: "-", True: "yes", False: f"NO: {r['plan_error']}"}[r["plan_valid"]]
@@ -32,7 +32,7 @@ def print_summary(summary: dict) -> None:
                       _median([r["prefix"] for r in rows]), _median([r["attempts"] for r in rows]),
                       _median([r["oracle_calls"] for r in rows]), _median([r["cost"] for r in rows]),
                       f"{sum(r['plan_valid'] is True for r in rows)}/{len(rows)} valid")
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=120)
     console.print(table)
     for r in rows:
         if r["stalled_moves"]:

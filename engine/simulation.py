@@ -158,9 +158,10 @@ class Simulation:
         self.last_progress = np.zeros(W, np.int64)
         self.stage_ticks = [[0] for _ in range(W)]  # tick at which each stage began
         self.zone_stats = np.zeros((W, self.Z, K.N_ZONE_STATS), np.int64)
-        task_tiles = lay.move_of_tile >= 0
+        # before the first tick every task tile is open, except those waiting for their predecessor
+        first_open = lay.move_of_tile == 0 if self.scenario.layout.order == "prefix" else lay.move_of_tile >= 0
         self.open_tiles = np.zeros((W, self.Z), np.int64)
-        np.add.at(self.open_tiles, (slice(None), lay.tile_zone[task_tiles]), 1)
+        np.add.at(self.open_tiles, (slice(None), lay.tile_zone[first_open]), 1)
         self.totals = np.zeros((W, K.N_ZONE_STATS), np.int64)  # per-tick counters summed over zones and ticks
         self.reliability = np.zeros((W, K.RELIABILITY_BINS, 3), np.int64)
         self.world_stats = np.zeros((W, K.N_WORLD_STATS), np.int64)

@@ -42,7 +42,7 @@ Z_N_SUCCESS = 16
 Z_N_FAILURE = 17
 Z_N_DEAD = 18
 Z_COMPETENCE_FX = 19  # Σ competence of live agents with a task (after act and compose), fixed point
-Z_OPEN_TILES = 20     # task tiles not yet complete
+Z_OPEN_TILES = 20     # task tiles not yet complete and not waiting for their predecessor (order = prefix)
 Z_COMPLETED_NOW = 21  # moves composed this tick
 Z_COMPLETABLE = 22    # open task tiles that still have ≥ τ_green live agents
 N_ZONE_STATS = 23

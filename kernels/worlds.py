@@ -140,6 +140,40 @@ class WorldsDevice:
         """Advance every running world by one tick (one kernel launch)."""
         self.advance_worlds(tick)
 
+    # ---- recording: a device ring buffer of frames, exported once per chunk (never a to_numpy per tick)
+    def allocate_frames(self, slots: int, worlds: np.ndarray, confidence: bool):
+        """Reserve `slots` frames of the recorded `worlds` on the device."""
+        R = len(worlds)
+        self.rec_worlds = ti.field(ti.i32, R)
+        self.rec_worlds.from_numpy(np.asarray(worlds, dtype=np.int32))
+        self.ring_state = ti.field(ti.u8, (slots, R, self.N))
+        self.ring_competence = ti.field(ti.u8, (slots, R, self.N))
+        self.ring_confidence = ti.field(ti.u8, (slots, R, self.N)) if confidence else None
+
+    def capture_frame(self, slot: int):
+        """Copy the recorded worlds' state and quantised competence into ring slot `slot`."""
+        if self.ring_confidence is None:
+            self.record_frame(slot, self.ring_state, self.ring_competence, self.ring_state, 0)
+        else:
+            self.record_frame(slot, self.ring_state, self.ring_competence, self.ring_confidence, 1)
+
+    def export_frames(self, count: int) -> tuple:
+        """The first `count` ring slots as NumPy (state, competence, confidence or None), each (count, R, N) u8."""
+        state = self.ring_state.to_numpy()[:count]
+        competence = self.ring_competence.to_numpy()[:count]
+        confidence = None if self.ring_confidence is None else self.ring_confidence.to_numpy()[:count]
+        return state, competence, confidence
+
+    @ti.kernel
+    def record_frame(self, slot: ti.i32, ring_state: ti.template(), ring_competence: ti.template(),
+                     ring_confidence: ti.template(), with_confidence: ti.i32):
+        for r, n in ti.ndrange(self.rec_worlds.shape[0], self.N):
+            w = self.rec_worlds[r]
+            ring_state[slot, r, n] = self.state[w, n]
+            ring_competence[slot, r, n] = ti.cast(ti.floor(self.competence[w, n] * 255.0 + 0.5), ti.u8)
+            if with_confidence != 0:
+                ring_confidence[slot, r, n] = ti.cast(ti.floor(self.confidence[w, n] * 255.0 + 0.5), ti.u8)
+
     # ---- the tick
     @ti.kernel
     def advance_worlds(self, tick: ti.i32):
@@ -329,7 +363,8 @@ class WorldsDevice:
                 live += 1
                 acc[K.Z_COMPETENCE_FX] += to_fixed(self.competence[w, n])
         if not complete:
-            acc[K.Z_OPEN_TILES] += 1
+            if not gated:
+                acc[K.Z_OPEN_TILES] += 1
             if live >= self.params_i[w, K.Q_TAU_GREEN]:
                 acc[K.Z_COMPLETABLE] += 1
         for s in ti.static(range(K.N_ZONE_STATS)):

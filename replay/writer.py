@@ -245,12 +245,14 @@ class EpisodeWriter:
         self._raise_if_failed()
 
     # -- end of recording ---------------------------------------------------------------------------
-    def close(self, outcome: dict, status: str = "complete") -> None:
-        """Write what is queued, close every file with its footer and rewrite the manifest with the outcome."""
+    def close(self, outcome: dict, status: str = "complete", extra: dict | None = None) -> None:
+        """Write what is queued, close every file with its footer and rewrite the manifest with the outcome
+        (plus any `extra` manifest keys known only at the end, such as the tick count)."""
         if self._closed:
             return
         if status not in ("complete", "interrupted", "error"):
             raise ValueError(f"status must be complete, interrupted or error, not {status!r}")
+        self._manifest.update(extra or {})
         self._finish(outcome, status)
         self._raise_if_failed()
 

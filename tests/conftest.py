@@ -1,0 +1,32 @@
+"""Shared fixtures: Taichi initialised once per session on the CPU (first kernel calls JIT-compile)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
+@pytest.fixture(scope="session")
+def taichi_cpu():
+    """Initialise Taichi on the CPU once for the whole test session."""
+    from engine.arch import init_taichi
+
+    return init_taichi("cpu")
+
+
+def run_cli(*args, timeout=300, env=None, cwd=None):
+    """Run `python -m engine.cli ARGS` in a subprocess; return the CompletedProcess (text mode)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd or ROOT)
+
+
+@pytest.fixture
+def cli():
+    """The `run_cli` helper as a fixture."""
+    return run_cli
