@@ -1,5 +1,6 @@
 """The one place that imports and initialises Taichi (never at import time of any other module)."""
 import contextlib
+import io
 import os
 import sys
 
@@ -14,7 +15,8 @@ def _stdout_to_stderr():
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
-        yield
+        with contextlib.redirect_stdout(io.StringIO()):  # Python-level banner lines ("Starting on arch=…")
+            yield
     finally:
         sys.stdout.flush()
         _flush_c_stdio()  # Taichi's C++ side buffers its banner: flush it while fd 1 still points at stderr

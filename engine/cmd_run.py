@@ -55,15 +55,15 @@ def run(args: argparse.Namespace) -> int:
     if args.worlds < 1:
         raise UsageError(f"--worlds must be ≥ 1, got {args.worlds}")
     scenario = load_scenario(args.scenario, scenario_overrides(args))
-    if args.ticks is not None and args.ticks > scenario.task.max_ticks:
-        pass  # --ticks only lowers the cap
+    from engine.recording import attach_recorder, default_folder
     from engine.simulation import Simulation
+    from replay.writer import check_writable
 
+    folder = None if args.no_record else (args.out or default_folder(scenario, args.seed))
+    if folder is not None:
+        check_writable(folder)  # before any allocation or JIT: a bad --out costs the user nothing
     sim = Simulation(scenario, seed=args.seed, worlds=args.worlds, arch=args.arch)
-    recorder = None
-    if not args.no_record:
-        from engine.recording import attach_recorder
-        recorder = attach_recorder(sim, args.out)
+    recorder = None if folder is None else attach_recorder(sim, folder)
     interrupted = run_with_progress(sim, quiet=args.json)
     if recorder is not None:
         recorder.close()
