@@ -4,6 +4,7 @@ User mistakes end in one line on stderr and exit code 2 (no traceback unless --d
 """
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = (
@@ -63,6 +64,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gridhanoi ... | head`: the reader left; not an error worth a traceback
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except user_error_types() as err:
         if args.debug:
             raise
