@@ -61,6 +61,7 @@ class WorldsDevice:
         self.due = ti.field(ti.i32, (W, N))             # tick at which Working / WaitingOracle resolves
         self.alive = ti.field(ti.u8, (W, N))
         self.turned = ti.field(ti.u8, (W, N))           # became Success this tick (teaches neighbours)
+        self.tile_taught = ti.field(ti.u8, (W, self.T)) # some agent of the tile turned Success this tick
         # static layout and task
         self.move_of_tile = ti.field(ti.i32, T)
         self.tile_ring = ti.field(ti.i32, T)
@@ -104,7 +105,7 @@ class WorldsDevice:
         self.competence.from_numpy(np.asarray(c0, dtype=np.float32).reshape(W, N))
         self.skill.from_numpy(np.asarray(s0, dtype=np.float32).reshape(W, self.Q))
         for f, v in ((self.attempts, 0), (self.proposal, -1), (self.confidence, 0), (self.history, 0),
-                     (self.due, 0), (self.turned, 0), (self.complete_tick, -1), (self.composed, -1),
+                     (self.due, 0), (self.turned, 0), (self.tile_taught, 0), (self.complete_tick, -1), (self.composed, -1),
                      (self.world_stats, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0)):
             f.fill(v)
 
@@ -191,22 +192,17 @@ class WorldsDevice:
             if self.ctl[w, K.C_RUNNING] != 0 and k >= 0:
                 self.act_and_compose_tile(w, tile, k, tick)
 
-        # neighbour learning (after compose, so adoptions teach too); a branch-free gather
-        for w, i, j in ti.ndrange(W, G, G):
-            n = i * G + j
-            c = self.competence[w, n]
-            if self.ctl[w, K.C_RUNNING] != 0 and self.alive[w, n] != 0 and self.move_of_cell[n] >= 0:
-                eta_nbr = self.params_f[w, K.P_ETA_NBR]
-                for d in ti.static(range(4)):  # N, E, S, W
-                    di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
-                    ii, jj = i + di, j + dj
-                    inside = ti.select((ii >= 0) & (ii < G) & (jj >= 0) & (jj < G), 1.0, 0.0)
-                    m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
-                    gate = ti.cast(self.turned[w, m], ti.f32) * inside
-                    c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
-            self.competence_next[w, n] = c
-        for w, n in self.competence:
-            self.competence[w, n] = self.competence_next[w, n]
+        # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
+        # next to a tile where someone turned Success can change; the rest are skipped whole.
+        for w, tile in ti.ndrange(W, L * L):
+            if self.ctl[w, K.C_RUNNING] != 0 and self.near_teacher(w, tile):
+                self.learn_from_neighbours(w, tile)
+        for w, tile in ti.ndrange(W, L * L):
+            if self.ctl[w, K.C_RUNNING] != 0 and self.near_teacher(w, tile):
+                ty, tx = tile // L, tile % L
+                for a_i, a_j in ti.ndrange(t, t):
+                    n = (ty * t + a_i) * G + tx * t + a_j
+                    self.competence[w, n] = self.competence_next[w, n]
 
         # shared skill: S ← 1 − (1 − S)(1 − η_shared)^k_q, the power by squaring
         for w, q in self.skill:
@@ -228,6 +224,41 @@ class WorldsDevice:
                 while p < M and self.complete_tick[w, p] >= 0:
                     p += 1
                 self.world_stats[w, K.W_PREFIX] = p
+
+    @ti.func
+    def near_teacher(self, w, tile) -> bool:
+        """Did anyone in this tile or one of its four neighbour tiles turn Success this tick?"""
+        L = ti.static(self.L)
+        ty, tx = tile // L, tile % L
+        taught = self.tile_taught[w, tile]
+        taught |= self.tile_taught[w, ti.max(ty - 1, 0) * L + tx]
+        taught |= self.tile_taught[w, ti.min(ty + 1, L - 1) * L + tx]
+        taught |= self.tile_taught[w, ty * L + ti.max(tx - 1, 0)]
+        taught |= self.tile_taught[w, ty * L + ti.min(tx + 1, L - 1)]
+        return taught != 0
+
+    @ti.func
+    def learn_from_neighbours(self, w, tile):
+        """c_j += η_nbr·max(0, c_i − c_j) for each neighbour i that turned, in the order N, E, S, W → competence_next.
+
+        Neighbour flags are loaded branch-free (clamped index × inside mask); an agent with a task whose
+        neighbours did not turn keeps c exactly (the update adds η·0)."""
+        G, t, L = ti.static(self.G, self.t, self.L)
+        ty, tx = tile // L, tile % L
+        eta_nbr = self.params_f[w, K.P_ETA_NBR]
+        for a_i, a_j in ti.ndrange(t, t):
+            i, j = ty * t + a_i, tx * t + a_j
+            n = i * G + j
+            c = self.competence[w, n]
+            if self.alive[w, n] != 0 and self.move_of_cell[n] >= 0:
+                for d in ti.static(range(4)):  # N, E, S, W
+                    di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
+                    ii, jj = i + di, j + dj
+                    inside = ti.select((ii >= 0) & (ii < G) & (jj >= 0) & (jj < G), 1.0, 0.0)
+                    m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
+                    gate = ti.cast(self.turned[w, m], ti.f32) * inside
+                    c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
+            self.competence_next[w, n] = c
 
     @ti.func
     def act_and_compose_tile(self, w, tile, k, tick):
@@ -253,6 +284,7 @@ class WorldsDevice:
         acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
         k_success = 0
         agree = 0
+        taught = 0
         for a_i, a_j in ti.ndrange(t, t):
             n = (ty * t + a_i) * G + tx * t + a_j
             self.turned[w, n] = ti.u8(0)
@@ -358,6 +390,7 @@ class WorldsDevice:
         for a_i, a_j in ti.ndrange(t, t):
             n = (ty * t + a_i) * G + tx * t + a_j
             st = ti.cast(self.state[w, n], ti.i32)
+            taught |= ti.cast(self.turned[w, n], ti.i32)
             acc[K.Z_N_IDLE + st] += 1
             if st != K.DEAD:
                 live += 1
@@ -372,3 +405,4 @@ class WorldsDevice:
                 ti.atomic_add(self.zone_stats[w, zone, s], acc[s])
         if k_success > 0:
             ti.atomic_add(self.kq[w, disk], k_success)
+        self.tile_taught[w, tile] = ti.u8(taught)
