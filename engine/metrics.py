@@ -103,6 +103,15 @@ def world_metrics(sim, world: int) -> dict:
     }
 
 
+def longest_plateau(moves: np.ndarray) -> int:
+    """Most consecutive ticks without a newly completed move, up to the last completed move (progress stability)."""
+    m = np.asarray(moves, dtype=np.int64)
+    grew = np.nonzero(np.diff(np.concatenate([[0], m])) > 0)[0]
+    if grew.size == 0:
+        return int(m.size)
+    return int(np.diff(np.concatenate([[-1], grew])).max() - 1)
+
+
 def stage_tick_columns(stage_ticks: list[int], n_stages: int) -> dict[str, float]:
     """`stage_ticks` (tick at which each stage began) as columns stage_1_tick … (NaN for stages never reached)."""
     return {f"stage_{s}_tick": float(stage_ticks[s]) if s < len(stage_ticks) else math.nan

@@ -1,0 +1,228 @@
+"""The experiment grid runner: (scenario × configuration × seed) as a few batched Simulations.
+
+A *configuration* is one effective scenario (a manager, an ablation or a knob step applied to a built-in) with
+labels; it runs `seeds` times. Configurations that share a layout (grid, task, layout, faults, c₀ patches) run as
+worlds of one Simulation (`variants`), so one kernel launch steps them all.
+
+Seeds. World w of a Simulation is the episode with seed `seed + w`, and its trajectory depends only on that seed and
+its own scenario (DESIGN §2.2). Configuration j of a scenario (numbered in batch order) runs the consecutive seeds
+`j·N … j·N + N − 1`, so every run has its own seed: configurations are independent samples, not paired ones.
+With `paired` (the sensitivity default) every configuration instead gets its own Simulation and the seeds
+0 … N − 1, so differences between configurations are paired. Any row reproduces alone:
+`gridhanoi run SCENARIO --seed SEED --manager MANAGER` plus the overrides in its `overrides` column.
+
+Batches are also split so that, within one batch, worlds with the same manager name share one [curriculum]
+section: the Simulation builds one manager instance per manager name from the first such world's section, so a
+batch mixing, say, two λ values under `thompson` would silently run both with the first (reported upstream).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import metrics
+
+# Ablations of the paper's mechanisms, as dotted scenario overrides. "baseline" is always run.
+ABLATIONS: dict[str, dict[str, object]] = {
+    "baseline": {},
+    "lambda0": {"curriculum.nll_weight": 0.0},          # reward = success only (no calibration term)
+    "alpha0": {"agents.alpha": 0.0},                    # no pity bonus
+    "oracle_off": {"oracle.enabled": False},            # no escalation at all
+    "random_mapping": {"layout.mapping": "random"},     # moves on random tiles: no spatial structure
+    "quantile": {"curriculum.reward_scaling": "quantile"},
+}
+MAX_BATCH_WORLDS = 512  # keeps one batch's agent state small (512 × 4,096 agents ≈ 80 MB)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One effective scenario and the labels that name it in the results (manager, ablation, knob …)."""
+
+    scenario: str
+    labels: tuple[tuple[str, object], ...]
+    variant: object  # scenarios.spec.Scenario
+    overrides: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def manager(self) -> str:
+        """The manager this configuration runs."""
+        return self.variant.curriculum.manager
+
+
+@dataclass
+class Batch:
+    """Configurations run as consecutive blocks of `seeds` worlds of one Simulation starting at `seed`."""
+
+    scenario: str
+    configs: list[Config]
+    seeds: int
+    seed: int = 0
+
+    @property
+    def worlds(self) -> int:
+        """Worlds in this batch."""
+        return len(self.configs) * self.seeds
+
+    def label(self) -> str:
+        """Short name for progress lines."""
+        mapping = self.configs[0].variant.layout.mapping
+        return f"{self.scenario}/{mapping} ×{self.worlds}"
+
+
+@dataclass
+class BatchResult:
+    """Rows (one per run) and the per-tick series of one batch."""
+
+    rows: list[dict]
+    series: dict[str, np.ndarray]  # field → (ticks, worlds)
+    wall_s: float
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def layout_key(s) -> tuple:
+    """What must be equal for two scenarios to share a Simulation: grid, task shape, layout, faults, c₀ map."""
+    return (s.grid, s.task.kind, s.task.disks, s.task.pegs, s.layout, s.faults, s.agents.c0_patches)
+
+
+def make_config(scenario_name: str, labels: dict, overrides: dict) -> Config:
+    """Load the scenario with overrides into a labelled configuration (ScenarioError on bad input)."""
+    from scenarios.loader import load_scenario
+
+    variant = load_scenario(scenario_name, overrides)
+    return Config(scenario_name, tuple(labels.items()), variant, tuple(overrides.items()))
+
+
+def grid_configs(scenario: str, managers: list[str], ablations: list[str], ticks: int | None) -> list[Config]:
+    """The manager × ablation configurations of one scenario ("baseline" first)."""
+    names = ["baseline"] + [a for a in ablations if a != "baseline"]
+    configs = []
+    for ablation in names:
+        for manager in managers:
+            overrides = {"curriculum.manager": manager, **ABLATIONS[ablation]}
+            if ticks is not None:
+                overrides["task.max_ticks"] = ticks
+            configs.append(make_config(scenario, {"manager": manager, "ablation": ablation}, overrides))
+    return configs
+
+
+def plan_batches(configs: list[Config], seeds: int, paired: bool = False,
+                 max_worlds: int = MAX_BATCH_WORLDS) -> list[Batch]:
+    """Group configurations into batches (same layout; one [curriculum] per manager name) and assign seeds.
+
+    paired=True: one Simulation per configuration, each running seeds 0 … N − 1 (common random numbers: a knob
+    without effect gives bit-identical runs), at the price of one device setup and JIT per configuration.
+    """
+    if paired:
+        return [Batch(c.scenario, [c], seeds, seed=0) for c in configs]
+    batches: list[Batch] = []
+    for c in configs:
+        key = (c.scenario, layout_key(c.variant))
+        for b in batches:
+            same_layout = (b.scenario, layout_key(b.configs[0].variant)) == key
+            clash = any(o.manager == c.manager and o.variant.curriculum != c.variant.curriculum for o in b.configs)
+            if same_layout and not clash and (len(b.configs) + 1) * seeds <= max_worlds:
+                b.configs.append(c)
+                break
+        else:
+            batches.append(Batch(c.scenario, [c], seeds))
+    next_seed: dict[str, int] = {}
+    for b in batches:
+        b.seed = next_seed.get(b.scenario, 0)
+        next_seed[b.scenario] = b.seed + b.worlds
+    return batches
+
+
+def run_batch(batch: Batch, arch: str = "auto", on_tick=None) -> BatchResult:
+    """Run one batch to the end; return a row per world (labels, seed, every metric) and the time series."""
+    from engine.simulation import Simulation
+    from scenarios.loader import scenario_hash
+
+    variants = [c.variant for c in batch.configs for _ in range(batch.seeds)]
+    started = time.perf_counter()
+    sim = Simulation(variants[0], seed=batch.seed, worlds=batch.worlds, arch=arch, variants=variants)
+    series = metrics.TimeSeries()
+    sim.listeners.append(series)
+    if on_tick is not None:
+        sim.listeners.append(on_tick)
+    sim.run()
+    wall = time.perf_counter() - started
+    n_stages = sim.layout.n_rings
+    arrays = series.arrays()
+    rows = []
+    for j, c in enumerate(batch.configs):
+        hashed = scenario_hash(c.variant)
+        for i in range(batch.seeds):
+            w = j * batch.seeds + i
+            m = metrics.world_metrics(sim, w)
+            m["longest_plateau"] = metrics.longest_plateau(arrays["moves"][:m["ticks"], w])
+            row = {"scenario": c.scenario, **dict(c.labels), "seed": int(sim.seeds[w]), "replicate": i,
+                   **m, **metrics.stage_tick_columns(m["stage_ticks"], n_stages),
+                   "overrides": ";".join(f"{k}={v}" for k, v in c.overrides),
+                   "scenario_hash": hashed, "batch_worlds": batch.worlds, "batch_wall_s": wall, "arch": sim.arch}
+            rows.append(row)
+    return BatchResult(rows, arrays, wall)
+
+
+def provenance() -> dict:
+    """gridhanoi version, git commit and hardware, for every results row."""
+    try:
+        from engine.recording import git_commit, hardware, versions
+        version = versions().get("gridhanoi_version")
+        info = {"git_commit": git_commit(), "hardware": hardware()}
+    except ImportError:  # recording not available: fall back to what the platform says
+        import platform
+        version, info = None, {"git_commit": None, "hardware": platform.processor() or platform.machine()}
+    import os
+    info["hardware"] = f"{info['hardware']} ({os.cpu_count()} CPU cores)"
+    info["gridhanoi_version"] = version or _pyproject_version()
+    return info
+
+
+def _pyproject_version() -> str | None:
+    """The version in pyproject.toml when gridhanoi is run from a checkout without being installed."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return tomllib.loads(path.read_text())["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+
+
+def series_table(results: list[BatchResult]) -> dict[str, np.ndarray]:
+    """Long-format per-tick columns (run, tick, fields …) over every batch; runs index the results rows."""
+    cols: dict[str, list[np.ndarray]] = {"run": [], "tick": []}
+    base = 0
+    for r in results:
+        arrays = r.series
+        if not arrays:  # a crashed batch has rows but no series
+            base += len(r.rows)
+            continue
+        n_ticks = arrays["moves"].shape[0]
+        for w, row in enumerate(r.rows):
+            # keep a run's ticks up to its end: after it the values are frozen (plots carry the last one forward)
+            end = min(int(row["ticks"]), n_ticks)
+            cols["run"].append(np.full(end, base + w, np.int32))
+            cols["tick"].append(np.arange(end, dtype=np.int32))
+            for f in metrics.TimeSeries.FIELDS:
+                cols.setdefault(f, []).append(arrays[f][:end, w])
+        base += len(r.rows)
+    return {k: np.concatenate(v) if v else np.zeros(0, np.int32) for k, v in cols.items()}
+
+
+def write_parquet(path, rows: list[dict] | dict[str, np.ndarray], metadata: dict | None = None) -> None:
+    """Write rows (list of dicts) or columns (dict of arrays) as one Parquet file."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows) if isinstance(rows, list) else pa.table(rows)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"gridhanoi.experiment": json.dumps(metadata).encode()})
+    pq.write_table(table, path, compression="zstd")

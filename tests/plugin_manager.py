@@ -1,0 +1,24 @@
+"""A user manager loaded as "tests.plugin_manager:MyManager" by tests/test_managers.py."""
+import numpy as np
+
+from engine.managers import Manager
+
+
+class MyManager(Manager):
+    """Activate only the lowest-numbered open zone: a strictly one-zone-at-a-time curriculum."""
+
+    name = "my_manager"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.calls = 0
+        self.max_active = 0
+
+    def choose(self, obs):
+        """The first open zone of each world."""
+        self.calls += 1
+        first = np.argmax(obs.open, axis=1)
+        mask = np.zeros_like(obs.open)
+        mask[np.arange(len(first)), first] = obs.open[np.arange(len(first)), first]
+        self.max_active = max(self.max_active, int(mask.sum(axis=1).max()))
+        return mask

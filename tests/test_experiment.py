@@ -1,0 +1,118 @@
+"""`gridhanoi experiment`: batching and seeds, the results Parquet, the report, bad input, the sensitivity table."""
+import math
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from engine import experiment as E
+from engine.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, taichi_cpu):
+    """A tiny experiment: smoke, 2 managers, 2 seeds, one ablation, at most 60 ticks."""
+    out = tmp_path_factory.mktemp("experiment")
+    code = main(["experiment", "--scenario", "smoke", "--managers", "thompson,stages", "--seeds", "2",
+                 "--ablations", "lambda0", "--ticks", "60", "--arch", "cpu", "--out", str(out)])
+    return code, out
+
+
+def test_tiny_experiment_writes_one_row_per_run(tiny):
+    code, out = tiny
+    assert code == 0
+    table = pq.read_table(out / "results.parquet")
+    rows = table.to_pylist()
+    assert len(rows) == 2 * 2 * 2  # managers × (baseline + lambda0) × seeds
+    needed = {"scenario", "manager", "ablation", "seed", "outcome", "ticks", "ticks_to_complete", "attempts",
+              "wrong_attempts", "oracle_calls", "cost", "mean_nll", "brier", "ece", "escalation_precision",
+              "stage_1_tick", "longest_plateau", "scenario_hash", "gridhanoi_version", "git_commit", "hardware"}
+    assert needed <= set(table.column_names)
+    combos = {(r["manager"], r["ablation"]) for r in rows}
+    assert combos == {(m, a) for m in ("thompson", "stages") for a in ("baseline", "lambda0")}
+    assert len({r["seed"] for r in rows}) == 8, "every run has its own episode seed (batched, unpaired)"
+    for r in rows:
+        assert r["outcome"] in ("complete", "max_ticks", "stalled") and r["ticks"] <= 60
+        assert r["cost"] == r["attempts"] + 20 * r["oracle_calls"]
+        assert (r["outcome"] == "complete") == math.isfinite(r["ticks_to_complete"])
+    lam = {r["overrides"] for r in rows if r["ablation"] == "lambda0"}
+    assert all("curriculum.nll_weight=0.0" in o for o in lam)
+    series = pq.read_table(out / "timeseries.parquet")
+    assert set(series.column_names) == {"run", "tick", "moves", "oracle_calls", "attempts", "stage"}
+    assert series.num_rows == sum(r["ticks"] for r in rows)
+
+
+def test_tiny_experiment_writes_the_report_and_plots(tiny):
+    _, out = tiny
+    report = (out / "report" / "report.md").read_text()
+    assert "## smoke" in report and "| baseline | thompson | 2 |" in report and "Ablations against" in report
+    for name in ("moves_complete", "oracle_calls", "cost", "stages", "ablations", "reliability"):
+        png = out / "report" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f"({name}.png)" in report
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ablations", "nope"], "unknown ablation 'nope'"),
+    (["--seeds", "0"], "--seeds must be ≥ 1"),
+    (["--managers", "thomson"], "unknown manager 'thomson'"),
+    (["--scenario", "nosuch"], "unknown built-in scenario"),
+    (["--sensitivity", "--ablations", "lambda0"], "--sensitivity takes one --scenario"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    code = main(["experiment", "--scenario", "smoke", "--out", str(tmp_path), *argv] if "--scenario" not in argv
+                else ["experiment", "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "\n" not in err
+
+
+def test_batches_split_by_layout_and_by_curriculum_per_manager():
+    configs = E.grid_configs("smoke", ["thompson", "stages"], ["alpha0", "lambda0", "random_mapping"], None)
+    batches = E.plan_batches(configs, seeds=3)
+    labels = [[dict(c.labels)["ablation"] for c in b.configs] for b in batches]
+    # alpha0 shares the baseline's [curriculum]; lambda0 changes it (same manager names) and random_mapping the layout
+    assert labels == [["baseline", "baseline", "alpha0", "alpha0"], ["lambda0", "lambda0"],
+                      ["random_mapping", "random_mapping"]]
+    assert [b.seed for b in batches] == [0, 12, 18] and [b.worlds for b in batches] == [12, 6, 6]
+    paired = E.plan_batches(configs, seeds=3, paired=True)
+    assert len(paired) == len(configs) and all(b.seed == 0 and b.worlds == 3 for b in paired)
+
+
+def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
+    """λ only enters the thompson reward: under `stages` a λ step gives bit-identical runs."""
+    from engine.sensitivity import paired_effect
+
+    a = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40})
+    b = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40,
+                                                       "curriculum.nll_weight": 2.0})
+    ra, rb = (E.run_batch(batch, "cpu").rows for batch in E.plan_batches([a, b], seeds=2, paired=True))
+    for key in ("ticks", "attempts", "oracle_calls", "ece"):
+        assert [r[key] for r in ra] == [r[key] for r in rb]
+    assert paired_effect([r["cost"] for r in rb], [r["cost"] for r in ra]) == (0.0, 0.0)
+
+
+def test_sensitivity_steps_are_clipped_to_each_knobs_range():
+    from engine.sensitivity import steps
+    from scenarios.loader import load_scenario
+
+    s = load_scenario("paper")
+    assert steps(s, "curriculum.discount") == [("down", 0.475), ("up", 1.0)]  # γ ≤ 1
+    assert steps(s, "curriculum.zones_per_tick") == [("down", 1), ("up", 4)]
+    assert steps(s, "agents.s0") == [("up", 0.05)]  # 0 cannot be halved: stepped up from zero
+    assert steps(s, "agents.eta_nbr") == [("down", 0.25), ("up", 1.0)]
+
+
+def test_sensitivity_markdown_shows_paired_effects_with_standard_errors():
+    from engine.sensitivity import sensitivity_markdown
+
+    n = 4
+    base = np.array([100.0, 110.0, 90.0, 100.0])
+    cols = {"scenario": np.array(["paper"] * 3 * n, object), "manager": np.array(["thompson"] * 3 * n, object),
+            "direction": np.array(["default"] * n + ["down"] * n + ["up"] * n, object),
+            "key": np.array([""] * n + ["agents.eta"] * 2 * n, object),
+            "value": np.array([np.nan] * n + [0.1] * n + [0.4] * n), "seed": np.tile(np.arange(n), 3)}
+    for c in ("ticks", "attempts", "oracle_calls", "cost", "escalation_precision"):
+        cols[c] = np.concatenate([base, base + np.array([10.0, 12.0, 8.0, 10.0]), base])
+    text = sensitivity_markdown(cols)
+    assert "| η | `agents.eta` | down | 0.1 | **+10.0 ± 0.8** |" in text
+    assert "| η | `agents.eta` | up | 0.4 | 0 |" in text

@@ -1,0 +1,232 @@
+"""Curriculum managers (DESIGN §2.6) driven through their public interface: choose(obs), update(obs).
+
+Zone statistics are fabricated arrays, so most tests need neither Taichi nor a grid: a "zone" is a bandit arm.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from engine.managers import ManagerError, ZoneObservation, manager_class
+from engine.managers.bandits import QuantileScaler
+from kernels import constants as K
+from scenarios.loader import load_scenario
+
+ARM_MEANS = np.round(np.arange(0.05, 1.0, 0.1), 2)  # 0.05, 0.15, … 0.95: arm 9 is best
+
+
+def curriculum(**overrides):
+    """A validated [curriculum] section with overrides (keys without the section prefix)."""
+    return load_scenario("smoke", {f"curriculum.{k}": v for k, v in overrides.items()}).curriculum
+
+
+def make_manager(name, seeds, n_zones, **overrides):
+    """A manager for len(seeds) worlds over n_zones zones (all in ring 0)."""
+    return manager_class(name)(curriculum(**overrides), np.asarray(seeds, np.uint64), np.zeros(n_zones, np.int64))
+
+
+def observation(resolved, correct, nll=None, tick=0):
+    """A ZoneObservation with every zone open and the given per-zone counts (arrays (W, Z))."""
+    resolved = np.asarray(resolved, np.int64)
+    stats = np.zeros(resolved.shape + (K.N_ZONE_STATS,), np.int64)
+    stats[..., K.Z_RESOLVED] = resolved
+    stats[..., K.Z_CORRECT] = correct
+    if nll is not None:
+        stats[..., K.Z_NLL_FX] = nll
+    W, Z = resolved.shape
+    open_ = np.ones((W, Z), bool)
+    return ZoneObservation(tick=tick, stage=np.zeros(W, np.int32), running=np.ones(W, bool), unlocked=open_,
+                           open=open_, zone_stats=stats)
+
+
+def play_bandit(manager, n_worlds, pulls=2000, seed=1234):
+    """Pull one arm per tick per world (reward drawn from its mean); return the chosen arms (pulls, W)."""
+    rng = np.random.default_rng(seed)
+    Z = len(ARM_MEANS)
+    chosen = np.zeros((pulls, n_worlds), np.int64)
+    idle = observation(np.zeros((n_worlds, Z)), np.zeros((n_worlds, Z)))
+    for t in range(pulls):
+        mask = manager.choose(idle)
+        assert mask.shape == (n_worlds, Z) and np.all(mask.sum(axis=1) == 1), "zones_per_tick = 1 picks one arm"
+        arm = mask.argmax(axis=1)
+        success = rng.random(n_worlds) < ARM_MEANS[arm]
+        resolved = mask.astype(np.int64)
+        manager.update(observation(resolved, resolved * success[:, None], tick=t))
+        chosen[t] = arm
+    return chosen
+
+
+def regret(chosen):
+    """Cumulative expected regret per world."""
+    return (ARM_MEANS.max() - ARM_MEANS[chosen]).sum(axis=0)
+
+
+BANDIT = dict(discount=1.0, zones_per_tick=1, nll_weight=0.0)
+
+
+# ---- thompson: the Beta update by hand
+def test_thompson_beta_update_with_discount_by_hand():
+    m = make_manager("thompson", [5], 3, discount=0.9, nll_weight=1.0)
+    nothing = observation([[0, 0, 0]], [[0, 0, 0]])
+    m.choose(nothing)  # discount of the prior (1, 1) leaves it at (1, 1)
+    # zone 0: 4 of 4 right, NLL 0 → reward 1, b = 1 for sure; zone 1: 0 of 3 right → reward 0, b = 0; zone 2: none
+    m.update(observation([[4, 3, 0]], [[4, 0, 0]]))
+    assert m.alpha.tolist() == [[2.0, 1.0, 1.0]] and m.beta.tolist() == [[1.0, 2.0, 1.0]]
+    m.choose(nothing)  # α ← 1 + γ(α − 1)
+    assert m.alpha[0] == pytest.approx([1.9, 1.0, 1.0]) and m.beta[0] == pytest.approx([1.0, 1.9, 1.0])
+    m.update(observation([[2, 0, 0]], [[2, 0, 0]]))
+    m.choose(nothing)
+    assert m.alpha[0] == pytest.approx([1 + 0.9 * (1 + 0.9 * 1.0), 1.0, 1.0])
+    assert m.beta[0] == pytest.approx([1.0, 1 + 0.9 * 0.9, 1.0])
+    # reward = success rate · exp(−λ · mean NLL): 3 of 4 right with ΣNLL = 4·ln 2 (fixed point) → 0.75 · 0.5
+    nll_fx = round(4 * math.log(2) * K.FX_SCALE)
+    m.update(observation([[4, 0, 0]], [[3, 0, 0]], nll=[[nll_fx, 0, 0]]))
+    expected = 0.75 * math.exp(-nll_fx / K.FX_SCALE / 4)
+    assert m.reward[0, 0] == pytest.approx(expected) and expected == pytest.approx(0.375, abs=1e-4)
+    assert np.isnan(m.reward[0, 1:]).all(), "zones without resolved attempts get no reward"
+
+
+def test_thompson_samples_top_k_open_zones_only():
+    m = make_manager("thompson", [0, 1], 6, zones_per_tick=2)
+    obs = observation(np.zeros((2, 6)), np.zeros((2, 6)))
+    obs.open[:, :3] = False
+    mask = m.choose(obs)
+    assert np.all(mask.sum(axis=1) == 2) and not mask[:, :3].any()
+    for w in range(2):  # the two open zones with the highest samples
+        top = set(np.argsort(-m.sample[w, 3:])[:2] + 3)
+        assert set(np.nonzero(mask[w])[0]) == top
+
+
+# ---- the 10-arm Bernoulli bandit
+@pytest.fixture(scope="module")
+def bandit_runs():
+    """Thompson and uniform on the 10-arm bandit, 20 seeds each (one world per seed, vectorised)."""
+    seeds = list(range(20))
+    ts = play_bandit(make_manager("thompson", seeds, 10, **BANDIT), 20)
+    uni = play_bandit(make_manager("uniform", seeds, 10, **BANDIT), 20)
+    return ts, uni
+
+
+def test_thompson_pulls_the_best_arm_most_in_the_last_500(bandit_runs):
+    ts, _ = bandit_runs
+    for w in range(ts.shape[1]):
+        counts = np.bincount(ts[-500:, w], minlength=10)
+        assert counts.argmax() == 9, f"seed {w}: last-500 pulls per arm {counts.tolist()}"
+
+
+def test_thompson_regret_below_uniform_for_every_seed(bandit_runs):
+    ts, uni = bandit_runs
+    r_ts, r_uni = regret(ts), regret(uni)
+    assert np.all(r_ts < r_uni), f"thompson {r_ts.round(1).tolist()} vs uniform {r_uni.round(1).tolist()}"
+    assert r_uni.mean() == pytest.approx(2000 * 0.45, rel=0.05)  # uniform: expected regret 0.45 per pull
+
+
+def test_quantile_reward_scaling_still_finds_the_best_arm():
+    chosen = play_bandit(make_manager("thompson", range(6), 10, reward_scaling="quantile", **BANDIT), 6,
+                         pulls=1000)
+    late = chosen[-300:]
+    assert all(np.bincount(late[:, w], minlength=10).argmax() == 9 for w in range(6))
+    assert np.all(regret(chosen) < 0.45 * 1000 / 2)
+
+
+def test_quantile_scaler_by_hand():
+    scaler = QuantileScaler(n_worlds=1, size=200)
+    history = np.linspace(0.0, 1.0, 250)  # only the last 200 are kept
+    for x in history:
+        scaler(np.array([[x]]), np.array([[True]]))
+    kept = history[-200:]
+    lo, hi = np.percentile(kept, [20, 80])
+    out = scaler(np.array([[0.5, 0.0, 1.0, hi]]), np.array([[True, False, False, False]]))
+    assert out[0, 0] == pytest.approx((0.5 - lo) / (hi - lo))
+    assert out[0, 1] == 0.0 and out[0, 2] == 1.0 and out[0, 3] == pytest.approx(1.0)  # clipped to [0, 1]
+
+
+# ---- learning progress
+def feed(manager, rates_per_tick, n=10):
+    """Update every zone of one world with n resolved attempts at the given success rates, tick by tick."""
+    for t, rates in enumerate(rates_per_tick):
+        correct = np.round(np.asarray(rates) * n).astype(np.int64)
+        manager.update(observation([[n] * len(rates)], [correct], tick=t))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_learning_progress_prefers_a_rising_arm_over_a_flat_one(seed):
+    m = make_manager("learning_progress", [seed], 2, zones_per_tick=1, lp_window=20)
+    feed(m, [(min(1.0, 0.05 * t), 0.5) for t in range(30)])  # zone 0 rises 0 → 1, zone 1 stays at 0.5
+    mask = m.choose(observation([[0, 0]], [[0, 0]]))
+    assert mask[0].tolist() == [True, False]
+    # a falling arm is progress too (absolute learning progress)
+    m = make_manager("learning_progress", [seed], 2, zones_per_tick=1, lp_window=20)
+    feed(m, [(0.5, max(0.0, 1.0 - 0.05 * t)) for t in range(30)])
+    assert m.choose(observation([[0, 0]], [[0, 0]]))[0].tolist() == [False, True]
+
+
+@pytest.mark.xfail(strict=True, reason="bandits.LearningProgressManager.progress() is 0 while a zone has 2 … "
+                   "lp_window/2 observations (the older half of the window is empty), so a short rising history "
+                   "looks like no progress; see the experiment report")
+def test_learning_progress_sees_a_rise_in_a_short_history():
+    m = make_manager("learning_progress", [0], 2, zones_per_tick=1, lp_window=20)
+    feed(m, [(0.1 * t, 0.5) for t in range(8)])  # 8 ticks: zone 0 rises 0 → 0.7
+    assert m.progress()[0, 0] > m.progress()[0, 1]
+
+
+def test_learning_progress_tries_unseen_zones_first():
+    m = make_manager("learning_progress", [3], 4, zones_per_tick=1)
+    for t in range(3):  # zones 0–2 seen three times at a flat rate, zone 3 never
+        m.update(observation([[10, 10, 10, 0]], [[5, 5, 5, 0]], tick=t))
+    assert m.choose(observation([[0] * 4], [[0] * 4]))[0].tolist() == [False, False, False, True]
+
+
+# ---- determinism and the interface
+@pytest.mark.parametrize("name", ["thompson", "uniform", "round_robin", "learning_progress"])
+def test_managers_are_deterministic_per_seed(name):
+    runs = [play_bandit(make_manager(name, [7, 8], 10, **BANDIT), 2, pulls=300) for _ in range(2)]
+    assert np.array_equal(*runs), "same seeds → same choices"
+    # a world's choices do not depend on the other worlds it is managed with
+    alone = play_bandit(make_manager(name, [8], 10, **BANDIT), 1, pulls=300, seed=1234)
+    assert alone.shape == (300, 1)
+    if name != "round_robin":
+        other = play_bandit(make_manager(name, [9, 10], 10, **BANDIT), 2, pulls=300)
+        assert not np.array_equal(runs[0], other), "different seeds → different choices"
+
+
+def test_round_robin_visits_open_zones_in_turn():
+    m = make_manager("round_robin", [0], 5, zones_per_tick=2)
+    obs = observation([[0] * 5], [[0] * 5])
+    obs.open[0, 2] = False
+    picks = [np.nonzero(m.choose(obs)[0])[0].tolist() for _ in range(4)]
+    assert picks == [[0, 1], [3, 4], [0, 1], [3, 4]]
+
+
+def test_unknown_manager_and_bad_plugin_are_clear_errors():
+    with pytest.raises(ManagerError, match="unknown manager 'thomson'"):
+        manager_class("thomson")
+    with pytest.raises(ManagerError, match="cannot load manager plugin"):
+        manager_class("tests.no_such_module:X")
+
+
+# ---- managers inside a Simulation
+def test_user_plugin_manager_runs_in_a_simulation(taichi_cpu, monkeypatch):
+    from pathlib import Path
+
+    from engine.simulation import Simulation
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
+    scenario = load_scenario("smoke", {"curriculum.manager": "tests.plugin_manager:MyManager"})
+    sim = Simulation(scenario, seed=0, worlds=2, arch="cpu").run()
+    (_, manager), = sim.managers
+    assert type(manager).__name__ == "MyManager" and manager.calls > 0
+    assert sim.outcome == ["complete", "complete"]
+    # the plugin activates one zone per tick: never more than one zone's tiles worked at once
+    assert manager.max_active == 1
+
+
+def test_quantile_thompson_completes_smoke(taichi_cpu):
+    from engine.simulation import Simulation
+
+    scenario = load_scenario("smoke", {"curriculum.manager": "thompson", "curriculum.reward_scaling": "quantile"})
+    sim = Simulation(scenario, seed=3, worlds=2, arch="cpu").run()
+    assert sim.outcome == ["complete", "complete"]
+    (_, manager), = sim.managers
+    rewards = manager.posterior()["reward"]
+    assert np.all((rewards[np.isfinite(rewards)] >= 0) & (rewards[np.isfinite(rewards)] <= 1))
