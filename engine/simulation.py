@@ -146,6 +146,13 @@ class Simulation:
                        for v in self.variants])
         s0 = np.stack([np.full(self.task.n_categories, np.float32(v.agents.s0), np.float32) for v in self.variants])
         self.device.reset(self.seeds.astype(np.uint32), params_f, params_i, alive0, c0, s0)
+        self.knobs = {  # per-world host-side knobs as arrays, so the per-tick bookkeeping is vectorised
+            "budget": np.array([v.oracle.budget for v in self.variants], np.int64),
+            "oracle_enabled": np.array([v.oracle.enabled for v in self.variants], bool),
+            "tau_stage": np.array([v.curriculum.tau_stage for v in self.variants]),
+            "stall_ticks": np.array([v.task.stall_ticks for v in self.variants], np.int64),
+            "max_ticks": np.array([v.task.max_ticks for v in self.variants], np.int64),
+        }
         self.tick = 0
         n_rings = lay.n_rings
         self.unlock_all = np.zeros(W, bool)
@@ -174,13 +181,10 @@ class Simulation:
     # ---- one tick
     def _oracle_flags(self):
         """(available, up) per world: up = not in an outage; available = enabled, up and budget left."""
-        up = np.ones(self.W, bool)
-        avail = np.zeros(self.W, bool)
-        for w, v in enumerate(self.variants):
-            outage = any(o.start <= self.tick < o.end for o in v.faults.oracle_outage)
-            up[w] = not outage
-            budget_left = v.oracle.budget < 0 or self.oracle_calls[w] < v.oracle.budget
-            avail[w] = v.oracle.enabled and not outage and budget_left
+        outage = any(o.start <= self.tick < o.end for o in self.scenario.faults.oracle_outage)  # batch-wide
+        up = np.full(self.W, not outage)
+        budget = self.knobs["budget"]
+        avail = self.knobs["oracle_enabled"] & up & ((budget < 0) | (self.oracle_calls < budget))
         return avail, up
 
     def observation(self, rows) -> ZoneObservation:
@@ -246,40 +250,31 @@ class Simulation:
 
     def _advance_stages(self):
         """Open the next stage where the Success share of agents with a task inside R_s reaches τ_stage."""
-        ring = self.layout.zone_ring
         zs = self.zone_stats
-        for w in np.nonzero(self.running & ~self.unlock_all)[0]:
-            s = self.stage[w]
-            if s >= self.layout.n_rings - 1:
-                continue
-            inside = ring <= s
-            live = zs[w, inside, K.Z_N_IDLE:K.Z_N_DEAD].sum()
-            success = zs[w, inside, K.Z_N_SUCCESS].sum()
-            tau = self.variants[w].curriculum.tau_stage
-            if live > 0 and success >= tau * live:
-                self.stage[w] = s + 1
-                self.stage_ticks[w].append(self.tick + 1)
-                self.last_progress[w] = self.tick
+        inside = self.layout.zone_ring[None, :] <= self.stage[:, None]
+        live = (zs[:, :, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=2) * inside).sum(axis=1)
+        success = (zs[:, :, K.Z_N_SUCCESS] * inside).sum(axis=1)
+        advance = (self.running & ~self.unlock_all & (self.stage < self.layout.n_rings - 1) & (live > 0)
+                   & (success >= self.knobs["tau_stage"] * live))
+        for w in np.nonzero(advance)[0]:
+            self.stage_ticks[w].append(self.tick + 1)
+        self.stage[advance] += 1
+        self.last_progress[advance] = self.tick
 
     def _settle_outcomes(self):
-        """Give an outcome to worlds that completed, stalled or reached max_ticks."""
-        for w in np.nonzero(self.running)[0]:
-            v = self.variants[w]
-            done = self.world_stats[w, K.W_MOVES_DONE]
-            outcome = None
-            if done >= self.M:
-                outcome = "complete"
-            elif self.zone_stats[w, :, K.Z_COMPLETABLE].sum() == 0:
-                outcome = "stalled"
-            elif self.tick - self.last_progress[w] >= v.task.stall_ticks:
-                outcome = "stalled"
-            elif self.tick + 1 >= v.task.max_ticks:
-                outcome = "max_ticks"
-            if outcome:
-                self.running[w] = False
-                self.outcome[w] = outcome
-                self.end_tick[w] = self.tick + 1
-        if any(o == "complete" and self.plan_check[w] is None for w, o in enumerate(self.outcome)):
+        """Give an outcome to worlds that completed, stalled or reached max_ticks (first matching rule wins)."""
+        done = self.world_stats[:, K.W_MOVES_DONE] >= self.M
+        stuck = self.zone_stats[:, :, K.Z_COMPLETABLE].sum(axis=1) == 0
+        idle = self.tick - self.last_progress >= self.knobs["stall_ticks"]
+        capped = self.tick + 1 >= self.knobs["max_ticks"]
+        ending = self.running & (done | stuck | idle | capped)
+        if not ending.any():
+            return
+        for w in np.nonzero(ending)[0]:
+            self.outcome[w] = "complete" if done[w] else "stalled" if (stuck[w] or idle[w]) else "max_ticks"
+        self.running[ending] = False
+        self.end_tick[ending] = self.tick + 1
+        if done[ending].any():
             self._validate_plans()
 
     def _validate_plans(self):
