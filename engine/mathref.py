@@ -13,12 +13,14 @@ U32 = np.uint32
 def lowbias32(x: np.ndarray) -> np.ndarray:
     """Hash 32-bit words (lowbias32), elementwise."""
     x = np.asarray(x, dtype=U32)
-    with np.errstate(over="ignore"):  # uint32 arithmetic wraps by design
-        x = x ^ (x >> U32(16))
-        x = x * U32(0x7FEB352D)
-        x = x ^ (x >> U32(15))
-        x = x * U32(0x846CA68B)
-        return x ^ (x >> U32(16))
+    if x.ndim == 0:  # NumPy warns on scalar overflow; uint32 arithmetic wraps by design
+        with np.errstate(over="ignore"):
+            return lowbias32(x.reshape(1))[0]
+    x = x ^ (x >> U32(16))
+    x = x * U32(0x7FEB352D)
+    x = x ^ (x >> U32(15))
+    x = x * U32(0x846CA68B)
+    return x ^ (x >> U32(16))
 
 
 def tick_key(episode_seed, tick: int) -> np.ndarray:

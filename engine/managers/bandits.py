@@ -6,7 +6,11 @@ import warnings
 
 import numpy as np
 
+from engine.managers import draws
 from engine.managers.base import Manager
+
+# draw streams: one per use, so no two decisions share a random number
+STREAM_UNIFORM, STREAM_THOMPSON_SAMPLE, STREAM_THOMPSON_REWARD, STREAM_LP_TIES = 1, 10, 20, 30
 
 
 def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
@@ -19,12 +23,15 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
 
 
 class _Picker(Manager):
-    """Shared plumbing: per-world generators and the zones-per-tick budget."""
+    """Shared plumbing: the zones-per-tick budget and counter-based draws keyed on each world's episode seed."""
 
     def __init__(self, curriculum, seeds, zone_ring):
         super().__init__(curriculum, seeds, zone_ring)
         self.k = int(curriculum.zones_per_tick)
-        self.rngs = [np.random.default_rng([int(s), 0x6D616E]) for s in self.seeds]
+
+    def uniforms(self, tick: int, stream: int) -> np.ndarray:
+        """(W', Z) uniforms for this tick and purpose."""
+        return draws.uniforms(self.seeds, tick, stream, self.n_zones)
 
 
 class UniformManager(_Picker):
@@ -34,8 +41,7 @@ class UniformManager(_Picker):
 
     def choose(self, obs):
         """Random scores, top k."""
-        scores = np.stack([rng.random(self.n_zones) for rng in self.rngs])
-        return top_k(scores, obs.open, self.k)
+        return top_k(self.uniforms(obs.tick, STREAM_UNIFORM), obs.open, self.k)
 
 
 class RoundRobinManager(_Picker):
@@ -73,7 +79,7 @@ class ThompsonManager(_Picker):
         g = self.config.discount
         self.alpha = 1.0 + g * (self.alpha - 1.0)
         self.beta = 1.0 + g * (self.beta - 1.0)
-        self.sample = np.stack([rng.beta(a, b) for rng, a, b in zip(self.rngs, self.alpha, self.beta)])
+        self.sample = draws.betas(self.alpha, self.beta, self.seeds, obs.tick, STREAM_THOMPSON_SAMPLE)
         return top_k(self.sample, obs.open, self.k)
 
     def update(self, obs):
@@ -83,9 +89,9 @@ class ThompsonManager(_Picker):
         if self.scaler is not None:
             reward = self.scaler(reward, seen)
         self.reward = np.where(seen, reward, np.nan)
-        draws = np.stack([rng.random(self.n_zones) for rng in self.rngs]) < reward
-        self.alpha += seen & draws
-        self.beta += seen & ~draws
+        success = self.uniforms(obs.tick, STREAM_THOMPSON_REWARD) < reward
+        self.alpha += seen & success
+        self.beta += seen & ~success
 
     def posterior(self):
         """α, β, the last sample and reward per zone."""
@@ -120,7 +126,7 @@ class LearningProgressManager(_Picker):
 
     def choose(self, obs):
         """Top-k open zones by learning progress, random tie-break."""
-        jitter = np.stack([rng.random(self.n_zones) for rng in self.rngs]) * 1e-9
+        jitter = self.uniforms(obs.tick, STREAM_LP_TIES) * 1e-9
         return top_k(self.progress() + jitter, obs.open, self.k)
 
     def update(self, obs):
