@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.worlds < 1:
         raise UsageError(f"--worlds must be ≥ 1, got {args.worlds}")
+    if args.view and args.no_record:
+        raise UsageError("--view watches the episode being recorded; drop --no-record")
     scenario = load_scenario(args.scenario, scenario_overrides(args))
     from engine.recording import attach_recorder, default_folder
     from engine.simulation import Simulation
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(folder)  # before any allocation or JIT: a bad --out costs the user nothing
     sim = Simulation(scenario, seed=args.seed, worlds=args.worlds, arch=args.arch)
     recorder = None if folder is None else attach_recorder(sim, folder)
+    if args.view:
+        start_live_viewer(recorder)
     interrupted = run_with_progress(sim, quiet=args.json)
     if recorder is not None:
         recorder.close()
@@ -80,3 +84,10 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         return 130
     return 0 if all(w["outcome"] == "complete" for w in summary["world_results"]) else 1
+
+
+def start_live_viewer(recorder):
+    """Open `gridhanoi replay EPISODE --follow` in its own process, so drawing never slows the simulation."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", "replay", str(recorder.folder), "--follow"])
