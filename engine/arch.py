@@ -5,6 +5,10 @@ import os
 import sys
 
 ARCH_CHOICES = ("auto", "cpu", "cuda", "vulkan")
+
+
+class ArchError(Exception):
+    """The requested Taichi backend is not available here (a user-facing, one-line error)."""
 _initialised: str | None = None
 
 
@@ -39,9 +43,10 @@ def init_taichi(arch: str = "auto", debug: bool = False) -> str:
     if _initialised is not None:
         return _initialised
     if arch not in ARCH_CHOICES:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCH_CHOICES)}")
+        raise ArchError(f"unknown arch {arch!r}; choose one of {', '.join(ARCH_CHOICES)}")
     os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")
     os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")
+    os.environ.setdefault("TI_LOG_LEVEL", "error")  # import-time info lines ("Graphical python shell detected")
     cache = os.path.join(os.path.expanduser("~"), ".cache", "gridhanoi", "taichi")
     with _stdout_to_stderr():
         import taichi as ti
@@ -59,7 +64,8 @@ def init_taichi(arch: str = "auto", debug: bool = False) -> str:
         used = ti.lang.impl.current_cfg().arch
         _initialised = str(used).split(".")[-1]
     if arch in ("cuda", "vulkan") and _initialised not in (arch,):
-        raise RuntimeError(f"--arch {arch} was asked for but Taichi fell back to {_initialised}; no {arch} device here")
+        raise ArchError(f"--arch {arch} was asked for but no {arch} device works here (Taichi fell back to "
+                        f"{_initialised}); use --arch auto or --arch cpu")
     return _initialised
 
 

@@ -7,6 +7,8 @@ import importlib
 import os
 import sys
 
+from engine.errors import UsageError
+
 COMMAND_MODULES = (
     "engine.cmd_run",
     "engine.cmd_scenario",
@@ -17,10 +19,6 @@ COMMAND_MODULES = (
     "engine.cmd_experiment",
     "engine.cmd_sweep",
 )
-
-
-class UsageError(Exception):
-    """A user mistake reported as one line with exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,9 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def user_error_types() -> tuple:
     """Exception types that mean "the user gave bad input" (exit 2, one line)."""
+    from engine.arch import ArchError
     from scenarios.errors import ScenarioError
 
-    types = [UsageError, ScenarioError]
+    types = [UsageError, ScenarioError, ArchError]
     try:
         from replay.reader import EpisodeError
         types.append(EpisodeError)

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
 
 def scenario_overrides(args) -> dict:
     """Dotted scenario overrides from the command-line flags."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
 
     overrides = {}
     if args.manager:
@@ -47,7 +47,7 @@ def scenario_overrides(args) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when every world completes, 1 otherwise, 130 when interrupted."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
     from engine.progress import run_with_progress
     from engine.report import print_summary
     from scenarios.loader import load_scenario

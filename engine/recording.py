@@ -74,7 +74,7 @@ class Recorder:
     """Streams one Simulation into an episode; attach with `attach_recorder`."""
 
     def __init__(self, sim, folder: Path):
-        from engine.cli import UsageError
+        from engine.errors import UsageError
 
         sc = sim.scenario
         self.sim, self.folder = sim, Path(folder)

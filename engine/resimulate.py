@@ -2,7 +2,7 @@
 import tempfile
 from pathlib import Path
 
-from engine.cli import UsageError
+from engine.errors import UsageError
 
 
 def resimulate(episode, report, arch=None) -> None:

@@ -1,0 +1,5 @@
+"""User-facing error types (kept apart from engine.cli so `python -m engine.cli` sees the same classes)."""
+
+
+class UsageError(Exception):
+    """A user mistake reported as one line with exit code 2."""
