@@ -28,10 +28,15 @@ class _Picker(Manager):
     def __init__(self, curriculum, seeds, zone_ring):
         super().__init__(curriculum, seeds, zone_ring)
         self.k = int(curriculum.zones_per_tick)
+        self.round = 0  # draws are keyed on how many decisions were made, so callers need not pass a clock
 
-    def uniforms(self, tick: int, stream: int) -> np.ndarray:
-        """(W', Z) uniforms for this tick and purpose."""
-        return draws.uniforms(self.seeds, tick, stream, self.n_zones)
+    def uniforms(self, stream: int) -> np.ndarray:
+        """(W', Z) uniforms for this decision round and purpose."""
+        return draws.uniforms(self.seeds, self.round, stream, self.n_zones)
+
+    def next_round(self) -> None:
+        """Advance the draw counter (once per choose)."""
+        self.round += 1
 
 
 class UniformManager(_Picker):
@@ -41,7 +46,8 @@ class UniformManager(_Picker):
 
     def choose(self, obs):
         """Random scores, top k."""
-        return top_k(self.uniforms(obs.tick, STREAM_UNIFORM), obs.open, self.k)
+        self.next_round()
+        return top_k(self.uniforms(STREAM_UNIFORM), obs.open, self.k)
 
 
 class RoundRobinManager(_Picker):
@@ -79,7 +85,8 @@ class ThompsonManager(_Picker):
         g = self.config.discount
         self.alpha = 1.0 + g * (self.alpha - 1.0)
         self.beta = 1.0 + g * (self.beta - 1.0)
-        self.sample = draws.betas(self.alpha, self.beta, self.seeds, obs.tick, STREAM_THOMPSON_SAMPLE)
+        self.next_round()
+        self.sample = draws.betas(self.alpha, self.beta, self.seeds, self.round, STREAM_THOMPSON_SAMPLE)
         return top_k(self.sample, obs.open, self.k)
 
     def update(self, obs):
@@ -89,7 +96,7 @@ class ThompsonManager(_Picker):
         if self.scaler is not None:
             reward = self.scaler(reward, seen)
         self.reward = np.where(seen, reward, np.nan)
-        success = self.uniforms(obs.tick, STREAM_THOMPSON_REWARD) < reward
+        success = self.uniforms(STREAM_THOMPSON_REWARD) < reward
         self.alpha += seen & success
         self.beta += seen & ~success
 
@@ -126,7 +133,8 @@ class LearningProgressManager(_Picker):
 
     def choose(self, obs):
         """Top-k open zones by learning progress, random tie-break."""
-        jitter = self.uniforms(obs.tick, STREAM_LP_TIES) * 1e-9
+        self.next_round()
+        jitter = self.uniforms(STREAM_LP_TIES) * 1e-9
         return top_k(self.progress() + jitter, obs.open, self.k)
 
     def update(self, obs):
