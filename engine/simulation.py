@@ -226,9 +226,9 @@ class Simulation:
             manager.update(self.observation(rows))
         self._advance_stages()
         self._settle_outcomes()
-        self.wall += time.perf_counter() - started
         for listener in self.listeners:
             listener(self, stats)
+        self.wall += time.perf_counter() - started
         self.tick += 1
 
     def _absorb(self, stats):

@@ -109,3 +109,43 @@ def test_variants_give_each_world_its_knobs(taichi_cpu):
     mixed = Simulation(base, seed=4, worlds=2, arch="cpu", variants=[base, slow]).run().summary()["world_results"]
     alone = Simulation(slow, seed=5, worlds=1, arch="cpu").run().summary()["world_results"][0]
     assert dict(mixed[1], world=0) == alone
+
+
+FAULTS = """
+[grid]
+size = 16
+tile = 2
+tau_green = 3
+[task]
+disks = 5
+max_ticks = 400
+[faults]
+dead_share = 0.05
+[[faults.die_at]]
+tick = 6
+share = 0.2
+[[faults.oracle_outage]]
+from = 3
+to = 30
+"""
+
+
+def test_faults_match_reference_and_take_effect(taichi_cpu):
+    """Dead agents, agents dying mid-run and an oracle outage: same in kernel and reference, and visible."""
+    from scenarios.loader import load_scenario_text
+
+    scenario = load_scenario_text(FAULTS, "faults.toml")
+    a = Simulation(scenario, seed=2, worlds=2, arch="cpu", backend="taichi")
+    b = Simulation(scenario, seed=2, worlds=2, backend="reference")
+    dead = []
+    answers_in_outage = 0
+    while a.running.any():
+        a.step()
+        b.step()
+        assert_same_tick(a, b, a.tick)
+        dead.append(int(a.zone_stats[:, :, K.Z_N_DEAD].sum()))
+        if 3 <= a.tick - 1 < 30:
+            answers_in_outage += int(a.zone_stats[:, :, K.Z_ORACLE_ANSWERS].sum())
+            assert a.zone_stats[:, :, K.Z_ESCALATED].sum() == 0, "no escalation while the oracle is down"
+    assert dead[7] > dead[5] > 0, "agents die at tick 6 on top of the initial dead share"
+    assert answers_in_outage == 0
