@@ -268,7 +268,7 @@ def plot_cost(cols, path: Path) -> Path:
             patch.set_alpha(0.5)
         ax.set_xticks(range(1, len(items) + 1), [m for m, _ in items], rotation=30, ha="right", fontsize=8)
         ax.set_title(sc)
-        ax.set_ylabel("cost (SLM attempts + 20 × oracle calls)")
+        ax.set_ylabel("cost (attempts + oracle calls, priced)")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle("Total cost per run", fontsize=10)
     return _save(plt, fig, path)

@@ -22,7 +22,7 @@ KNOBS = (  # symbol, scenario key
 FROM_ZERO = 0.05  # the "up" step of a knob whose value is 0 (S₀)
 EFFECT_METRICS = (("ticks", "ticks", "{:+.1f}"), ("attempts", "SLM attempts", "{:+.0f}"),
                   ("oracle_calls", "oracle calls", "{:+.1f}"), ("cost", "cost", "{:+.0f}"),
-                  ("escalation_precision", "esc. precision", "{:+.3f}"))
+                  ("escalation_precision", "esc. precision", "{:+.4f}"))
 
 
 def knob_value(scenario, dotted: str):
@@ -90,7 +90,8 @@ def sensitivity_markdown(cols: dict[str, np.ndarray]) -> str:
         n = len(base)
         out.append(f"### {cols['scenario'][base[0]]} · `{manager}` · {n} paired seeds")
         out.append("")
-        means = ", ".join(f"{h} {np.nanmean(cols[c][base].astype(float)):.4g}" for c, h, _ in EFFECT_METRICS)
+        means = ", ".join(f"{h} {fmt.replace('+', '').format(np.nanmean(cols[c][base].astype(float)))}"
+                          for c, h, fmt in EFFECT_METRICS)
         out.append(f"Default (mean over seeds): {means}.")
         out.append("")
         head = ["knob", "key", "step", "value", *(f"Δ {h}" for _, h, _ in EFFECT_METRICS)]
