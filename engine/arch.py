@@ -46,7 +46,8 @@ def init_taichi(arch: str = "auto", debug: bool = False) -> str:
         raise ArchError(f"unknown arch {arch!r}; choose one of {', '.join(ARCH_CHOICES)}")
     os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")
     os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")
-    os.environ.setdefault("TI_LOG_LEVEL", "error")  # import-time info lines ("Graphical python shell detected")
+    os.environ.setdefault("TI_LOG_LEVEL", "error")
+    os.environ.setdefault("TI_ENABLE_PYBUF", "0")  # else Taichi logs "Graphical python shell detected" at import
     cache = os.path.join(os.path.expanduser("~"), ".cache", "gridhanoi", "taichi")
     with _stdout_to_stderr():
         import taichi as ti

@@ -121,14 +121,15 @@ class Simulation:
 
     # ---- setup
     def _make_managers(self):
-        """Group worlds by manager name: each group gets one vectorised manager instance."""
-        groups: dict[str, list[int]] = {}
+        """Group worlds by their whole [curriculum] section: each group gets one vectorised manager instance,
+        so every world runs with its own manager knobs."""
+        groups: dict = {}
         for w, v in enumerate(self.variants):
-            groups.setdefault(v.curriculum.manager, []).append(w)
+            groups.setdefault(v.curriculum, []).append(w)
         managers = []
-        for name, rows in groups.items():
+        for curriculum, rows in groups.items():
             try:
-                cls = manager_class(name)
+                cls = manager_class(curriculum.manager)
             except ManagerError as err:
                 raise ScenarioError(f"{self.scenario.source}: curriculum.manager: {err}") from None
             rows = np.asarray(rows)

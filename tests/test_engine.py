@@ -149,3 +149,13 @@ def test_faults_match_reference_and_take_effect(taichi_cpu):
             assert a.zone_stats[:, :, K.Z_ESCALATED].sum() == 0, "no escalation while the oracle is down"
     assert dead[7] > dead[5] > 0, "agents die at tick 6 on top of the initial dead share"
     assert answers_in_outage == 0
+
+
+def test_each_world_keeps_its_own_manager_knobs(taichi_cpu):
+    """Two thompson worlds with different [curriculum] knobs in one batch each behave as when run alone."""
+    base = load_scenario("smoke", {"curriculum.manager": "thompson"})
+    wide = load_scenario("smoke", {"curriculum.manager": "thompson", "curriculum.zones_per_tick": 5,
+                                   "curriculum.nll_weight": 0.0})
+    mixed = Simulation(base, seed=4, worlds=2, arch="cpu", variants=[base, wide]).run().summary()["world_results"]
+    alone = Simulation(wide, seed=5, worlds=1, arch="cpu").run().summary()["world_results"][0]
+    assert dict(mixed[1], world=0) == alone

@@ -161,9 +161,6 @@ def test_learning_progress_prefers_a_rising_arm_over_a_flat_one(seed):
     assert m.choose(observation([[0, 0]], [[0, 0]]))[0].tolist() == [False, True]
 
 
-@pytest.mark.xfail(strict=True, reason="bandits.LearningProgressManager.progress() is 0 while a zone has 2 … "
-                   "lp_window/2 observations (the older half of the window is empty), so a short rising history "
-                   "looks like no progress; see the experiment report")
 def test_learning_progress_sees_a_rise_in_a_short_history():
     m = make_manager("learning_progress", [0], 2, zones_per_tick=1, lp_window=20)
     feed(m, [(0.1 * t, 0.5) for t in range(8)])  # 8 ticks: zone 0 rises 0 → 0.7

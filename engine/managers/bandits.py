@@ -2,8 +2,6 @@
 `uniform`, `round_robin` and `learning_progress` (DESIGN §2.6). Each world has its own random stream, keyed on its
 episode seed, so a world's choices do not depend on the batch it runs in.
 """
-import warnings
-
 import numpy as np
 
 from engine.managers import draws
@@ -120,16 +118,20 @@ class LearningProgressManager(_Picker):
         self.history = np.full((self.n_worlds, self.n_zones, self.window), np.nan)
 
     def progress(self) -> np.ndarray:
-        """Absolute learning progress per zone (inf for zones with fewer than two observations)."""
+        """Absolute learning progress per zone: |mean of the newer half − mean of the older half| of the zone's
+        own observations (a short history is split too); inf for zones with fewer than two observations."""
         h = self.history
-        half = self.window // 2
-        count = np.sum(~np.isnan(h), axis=2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # mean of an empty window half is NaN, handled below
-            old = np.nanmean(h[:, :, :half], axis=2)
-            new = np.nanmean(h[:, :, half:], axis=2)
-        lp = np.abs(new - np.where(np.isnan(old), new, old))
-        return np.where(count < 2, np.inf, np.nan_to_num(lp))
+        valid = ~np.isnan(h)
+        count = valid.sum(axis=2)
+        # observations fill the window from its right end: slot p holds one when p ≥ window − count
+        slot = np.arange(self.window)[None, None, :]
+        first = (self.window - count)[:, :, None]
+        older = valid & (slot < first + count[:, :, None] // 2)
+        newer = valid & ~older
+        values = np.nan_to_num(h)
+        mean_old = (values * older).sum(axis=2) / np.maximum(older.sum(axis=2), 1)
+        mean_new = (values * newer).sum(axis=2) / np.maximum(newer.sum(axis=2), 1)
+        return np.where(count < 2, np.inf, np.abs(mean_new - mean_old))
 
     def choose(self, obs):
         """Top-k open zones by learning progress, random tie-break."""
