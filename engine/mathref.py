@@ -43,6 +43,14 @@ def uniform(key: np.ndarray, draw: int) -> np.ndarray:
     return ((h >> U32(9)) * U32(2) + U32(1)).astype(F) * F(K.U_SCALE * 0.5)
 
 
+def horner(x: np.ndarray, coeffs) -> np.ndarray:
+    """c0·xⁿ + … + cn by Horner's rule in float32 (coefficients highest power first)."""
+    r = np.full_like(x, F(coeffs[0]))
+    for c in coeffs[1:]:
+        r = r * x + F(c)
+    return r
+
+
 def log_f32(x: np.ndarray) -> np.ndarray:
     """Natural log of positive normal float32 values."""
     x = np.asarray(x, dtype=F)
@@ -53,11 +61,7 @@ def log_f32(x: np.ndarray) -> np.ndarray:
     m = np.where(big, m * F(0.5), m)
     e = np.where(big, e + 1, e)
     s = (m - F(1.0)) / (m + F(1.0))
-    s2 = s * s
-    r = np.full_like(s, F(K.LOG_C[0]))
-    for c in K.LOG_C[1:]:
-        r = r * s2 + F(c)
-    return e.astype(F) * F(K.LN2) + s * r
+    return e.astype(F) * F(K.LN2) + s * horner(s * s, K.LOG_C)
 
 
 def exp_f32(x: np.ndarray) -> np.ndarray:
@@ -65,11 +69,8 @@ def exp_f32(x: np.ndarray) -> np.ndarray:
     x = np.minimum(np.maximum(np.asarray(x, dtype=F), F(K.EXP_LO)), F(K.EXP_HI))
     k = np.floor(x * F(K.INV_LN2) + F(0.5))
     r = (x - k * F(K.LN2_HI)) - k * F(K.LN2_LO)
-    p = np.full_like(r, F(K.EXP_C[0]))
-    for c in K.EXP_C[1:]:
-        p = p * r + F(c)
     scale = ((k.astype(np.int32) + 127) << 23).astype(np.int32).view(F)
-    return p * scale
+    return horner(r, K.EXP_C) * scale
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -87,25 +88,11 @@ def inverse_normal(u: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype=F)
     q = u - F(0.5)
     r = q * q
-    num = np.full_like(r, F(K.ACK_A[0]))
-    for c in K.ACK_A[1:]:
-        num = num * r + F(c)
-    den = np.full_like(r, F(K.ACK_B[0]))
-    for c in K.ACK_B[1:]:
-        den = den * r + F(c)
-    den = den * r + F(1.0)
-    central = num * q / den
+    central = horner(r, K.ACK_A) * q / (horner(r, K.ACK_B) * r + F(1.0))
 
     tail = np.minimum(u, F(1.0) - u)
     qt = np.sqrt(F(-2.0) * log_f32(tail))
-    num = np.full_like(qt, F(K.ACK_C[0]))
-    for c in K.ACK_C[1:]:
-        num = num * qt + F(c)
-    den = np.full_like(qt, F(K.ACK_D[0]))
-    for c in K.ACK_D[1:]:
-        den = den * qt + F(c)
-    den = den * qt + F(1.0)
-    tails = num / den
+    tails = horner(qt, K.ACK_C) / (horner(qt, K.ACK_D) * qt + F(1.0))
     tails = np.where(u > F(0.5), -tails, tails)
     in_centre = (u >= F(K.ACK_PLOW)) & (u <= F(K.ACK_PHIGH))
     return np.where(in_centre, central, tails)

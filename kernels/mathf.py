@@ -40,6 +40,15 @@ def uniform(key: ti.u32, draw: ti.i32) -> ti.f32:
 
 
 @ti.func
+def horner(x: ti.f32, coeffs: ti.template()) -> ti.f32:
+    """c0·xⁿ + … + cn by Horner's rule (coefficients highest power first, unrolled at compile time)."""
+    r = ti.f32(coeffs[0])
+    for i in ti.static(range(1, len(coeffs))):
+        r = r * x + coeffs[i]
+    return r
+
+
+@ti.func
 def log_f32(x: ti.f32) -> ti.f32:
     """Natural log of a positive normal float32 (frexp + atanh series)."""
     bits = ti.bit_cast(x, ti.i32)
@@ -49,11 +58,7 @@ def log_f32(x: ti.f32) -> ti.f32:
         m = m * 0.5
         e += 1
     s = (m - 1.0) / (m + 1.0)
-    s2 = s * s
-    r = ti.f32(K.LOG_C[0])
-    for i in ti.static(range(1, 5)):
-        r = r * s2 + K.LOG_C[i]
-    return ti.cast(e, ti.f32) * K.LN2 + s * r
+    return ti.cast(e, ti.f32) * K.LN2 + s * horner(s * s, K.LOG_C)
 
 
 @ti.func
@@ -62,11 +67,8 @@ def exp_f32(x: ti.f32) -> ti.f32:
     x = ti.min(ti.max(x, K.EXP_LO), K.EXP_HI)
     k = ti.floor(x * K.INV_LN2 + 0.5)
     r = (x - k * K.LN2_HI) - k * K.LN2_LO
-    p = ti.f32(K.EXP_C[0])
-    for i in ti.static(range(1, 8)):
-        p = p * r + K.EXP_C[i]
     scale = ti.bit_cast((ti.cast(k, ti.i32) + 127) << 23, ti.f32)
-    return p * scale
+    return horner(r, K.EXP_C) * scale
 
 
 @ti.func
@@ -88,25 +90,11 @@ def inverse_normal(u: ti.f32) -> ti.f32:
     if u >= K.ACK_PLOW and u <= K.ACK_PHIGH:
         q = u - 0.5
         r = q * q
-        num = ti.f32(K.ACK_A[0])
-        for i in ti.static(range(1, 6)):
-            num = num * r + K.ACK_A[i]
-        den = ti.f32(K.ACK_B[0])
-        for i in ti.static(range(1, 5)):
-            den = den * r + K.ACK_B[i]
-        den = den * r + 1.0
-        x = num * q / den
+        x = horner(r, K.ACK_A) * q / (horner(r, K.ACK_B) * r + 1.0)
     else:
         tail = ti.min(u, 1.0 - u)
         q = ti.sqrt(-2.0 * log_f32(tail))
-        num = ti.f32(K.ACK_C[0])
-        for i in ti.static(range(1, 6)):
-            num = num * q + K.ACK_C[i]
-        den = ti.f32(K.ACK_D[0])
-        for i in ti.static(range(1, 4)):
-            den = den * q + K.ACK_D[i]
-        den = den * q + 1.0
-        x = num / den
+        x = horner(q, K.ACK_C) / (horner(q, K.ACK_D) * q + 1.0)
         if u > 0.5:
             x = -x
     return x
