@@ -37,8 +37,10 @@ def _flush_c_stdio():
         pass
 
 
-def init_taichi(arch: str = "auto", debug: bool = False) -> str:
-    """Initialise Taichi once and return the arch actually used ("x64", "cuda", "vulkan", ...)."""
+def init_taichi(arch: str = "auto", debug: bool = False, threads: int | None = None) -> str:
+    """Initialise Taichi once and return the arch actually used ("x64", "cuda", "vulkan", ...).
+
+    `threads` caps the CPU backend's threads (e.g. one per worker when several processes share the cores)."""
     global _initialised
     if _initialised is not None:
         return _initialised
@@ -61,7 +63,7 @@ def init_taichi(arch: str = "auto", debug: bool = False) -> str:
         }[arch]
         ti.init(arch=wanted, fast_math=False, offline_cache=True, offline_cache_file_path=cache,
                 log_level=ti.ERROR, debug=debug, default_fp=ti.f32, default_ip=ti.i32,
-                random_seed=0, cpu_max_num_threads=os.cpu_count() or 1)
+                random_seed=0, cpu_max_num_threads=threads or os.cpu_count() or 1)
         used = ti.lang.impl.current_cfg().arch
         _initialised = str(used).split(".")[-1]
     if arch in ("cuda", "vulkan") and _initialised not in (arch,):

@@ -37,7 +37,7 @@ def register(subparsers) -> None:
 
 def _names(text: str, what: str) -> list[str]:
     """Split a comma-separated option; refuse empties and duplicates."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
 
     names = [x.strip() for x in text.split(",") if x.strip()]
     if len(set(names)) != len(names):
@@ -47,7 +47,7 @@ def _names(text: str, what: str) -> list[str]:
 
 def check_args(args) -> tuple[list[str], list[str], list[str]]:
     """Scenarios, managers and ablations from the arguments; UsageError (exit 2) on bad input."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
     from engine.experiment import ABLATIONS
     from engine.managers import ManagerError, manager_class
 
@@ -75,7 +75,7 @@ def check_args(args) -> tuple[list[str], list[str], list[str]]:
 
 def output_folder(args, scenarios: list[str]) -> Path:
     """The output folder, created; UsageError when it cannot be."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
 
     if args.out:
         folder = Path(args.out)

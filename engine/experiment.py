@@ -7,13 +7,9 @@ worlds of one Simulation (`variants`), so one kernel launch steps them all.
 Seeds. World w of a Simulation is the episode with seed `seed + w`, and its trajectory depends only on that seed and
 its own scenario (DESIGN §2.2). Configuration j of a scenario (numbered in batch order) runs the consecutive seeds
 `j·N … j·N + N − 1`, so every run has its own seed: configurations are independent samples, not paired ones.
-With `paired` (the sensitivity default) every configuration instead gets its own Simulation and the seeds
-0 … N − 1, so differences between configurations are paired. Any row reproduces alone:
-`gridhanoi run SCENARIO --seed SEED --manager MANAGER` plus the overrides in its `overrides` column.
-
-Batches are also split so that, within one batch, worlds with the same manager name share one [curriculum]
-section: the Simulation builds one manager instance per manager name from the first such world's section, so a
-batch mixing, say, two λ values under `thompson` would silently run both with the first (reported upstream).
+With `paired` (the sensitivity default) every configuration instead runs the seeds 0 … N − 1 (still batched:
+the Simulation takes explicit per-world seeds), so differences between configurations are paired. Any row
+reproduces alone: `gridhanoi run SCENARIO --seed SEED --manager MANAGER` plus the overrides in its `overrides` column.
 """
 from __future__ import annotations
 
@@ -59,11 +55,18 @@ class Batch:
     configs: list[Config]
     seeds: int
     seed: int = 0
+    paired: bool = False
 
     @property
     def worlds(self) -> int:
         """Worlds in this batch."""
         return len(self.configs) * self.seeds
+
+    def episode_seeds(self) -> np.ndarray:
+        """Episode seed of each world: 0 … N − 1 per configuration when paired, else consecutive from `seed`."""
+        if self.paired:
+            return np.tile(np.arange(self.seeds, dtype=np.uint64), len(self.configs))
+        return self.seed + np.arange(self.worlds, dtype=np.uint64)
 
     def label(self) -> str:
         """Short name for progress lines."""
@@ -80,11 +83,6 @@ class BatchResult:
     wall_s: float
     error: str | None = None
     extra: dict = field(default_factory=dict)
-
-
-def layout_key(s) -> tuple:
-    """What must be equal for two scenarios to share a Simulation: grid, task shape, layout, faults, c₀ map."""
-    return (s.grid, s.task.kind, s.task.disks, s.task.pegs, s.layout, s.faults, s.agents.c0_patches)
 
 
 def make_config(scenario_name: str, labels: dict, overrides: dict) -> Config:
@@ -110,28 +108,27 @@ def grid_configs(scenario: str, managers: list[str], ablations: list[str], ticks
 
 def plan_batches(configs: list[Config], seeds: int, paired: bool = False,
                  max_worlds: int = MAX_BATCH_WORLDS) -> list[Batch]:
-    """Group configurations into batches (same layout; one [curriculum] per manager name) and assign seeds.
+    """Group configurations that may share a Simulation (`engine.simulation.batch_key`) and assign seeds.
 
-    paired=True: one Simulation per configuration, each running seeds 0 … N − 1 (common random numbers: a knob
-    without effect gives bit-identical runs), at the price of one device setup and JIT per configuration.
+    paired=True: every configuration runs seeds 0 … N − 1 (common random numbers: a knob without effect gives
+    bit-identical runs); otherwise configuration j of a scenario runs its own consecutive block of seeds.
     """
-    if paired:
-        return [Batch(c.scenario, [c], seeds, seed=0) for c in configs]
+    from engine.simulation import batch_key
+
     batches: list[Batch] = []
     for c in configs:
-        key = (c.scenario, layout_key(c.variant))
+        key = (c.scenario, batch_key(c.variant))
         for b in batches:
-            same_layout = (b.scenario, layout_key(b.configs[0].variant)) == key
-            clash = any(o.manager == c.manager and o.variant.curriculum != c.variant.curriculum for o in b.configs)
-            if same_layout and not clash and (len(b.configs) + 1) * seeds <= max_worlds:
+            if (b.scenario, batch_key(b.configs[0].variant)) == key and (len(b.configs) + 1) * seeds <= max_worlds:
                 b.configs.append(c)
                 break
         else:
-            batches.append(Batch(c.scenario, [c], seeds))
+            batches.append(Batch(c.scenario, [c], seeds, paired=paired))
     next_seed: dict[str, int] = {}
     for b in batches:
-        b.seed = next_seed.get(b.scenario, 0)
-        next_seed[b.scenario] = b.seed + b.worlds
+        if not paired:
+            b.seed = next_seed.get(b.scenario, 0)
+            next_seed[b.scenario] = b.seed + b.worlds
     return batches
 
 
@@ -142,7 +139,7 @@ def run_batch(batch: Batch, arch: str = "auto", on_tick=None) -> BatchResult:
 
     variants = [c.variant for c in batch.configs for _ in range(batch.seeds)]
     started = time.perf_counter()
-    sim = Simulation(variants[0], seed=batch.seed, worlds=batch.worlds, arch=arch, variants=variants)
+    sim = Simulation(variants[0], worlds=batch.worlds, arch=arch, variants=variants, seeds=batch.episode_seeds())
     series = metrics.TimeSeries()
     sim.listeners.append(series)
     if on_tick is not None:

@@ -54,6 +54,14 @@ def check_memory(scenario, worlds: int) -> None:
             "use a smaller grid.size or fewer --worlds")
 
 
+def batch_key(scenario) -> tuple:
+    """What worlds of one batch must share: everything the static layout and the task are built from."""
+    ag = scenario.agents
+    return (scenario.grid.size, scenario.grid.tile, scenario.task.kind, scenario.task.disks, scenario.task.pegs,
+            scenario.layout, scenario.faults, scenario.curriculum.radii, ag.c0_patches,
+            ag.c0 if ag.c0_patches is not None else None)
+
+
 def build_world_layout(scenario):
     """The static layout (mapping, difficulty, zones, dead mask) shared by every world of a batch."""
     from engine import spatial_maps
@@ -92,18 +100,25 @@ class Simulation:
     """W worlds of one scenario stepped together; see the module docstring for the contract."""
 
     def __init__(self, scenario, seed: int = 0, worlds: int = 1, arch: str = "auto", backend: str = "taichi",
-                 variants=None):
+                 variants=None, seeds=None):
         if worlds < 1:
             raise ScenarioError(f"--worlds must be ≥ 1, got {worlds}")
         self.scenario = scenario
         self.variants = list(variants) if variants is not None else [scenario] * worlds
         if len(self.variants) != worlds:
             raise ValueError("variants must hold one scenario per world")
-        self.seed, self.W, self.backend = int(seed), int(worlds), backend
+        if any(batch_key(v) != batch_key(scenario) for v in self.variants):
+            raise ValueError("worlds of one batch must share grid, task, layout, faults, stage radii and c0 map")
+        self.W, self.backend = int(worlds), backend
+        # world w is the episode with seed `seed + w`, or `seeds[w]` when given (sweeps pair seeds across knobs)
+        default = np.uint64(int(seed)) + np.arange(self.W, dtype=np.uint64)
+        self.seeds = np.asarray(seeds if seeds is not None else default, dtype=np.uint64)
+        if self.seeds.shape != (self.W,):
+            raise ValueError("seeds must hold one episode seed per world")
+        self.seed = int(self.seeds[0])
         check_memory(scenario, worlds)
         self.task, self.layout = build_world_layout(scenario)
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
-        self.seeds = (np.uint64(self.seed) + np.arange(self.W, dtype=np.uint64)).astype(np.uint64)
         self.managers = self._make_managers()
         self.arch = "numpy"
         if backend == "taichi":

@@ -364,21 +364,11 @@ def provenance() -> dict:
 
 
 def seeded_simulation(variants, seeds, arch: str):
-    """A Simulation whose world w runs `variants[w]` with episode seed `seeds[w]` (any seeds, not seed + w).
-
-    Simulation numbers its worlds' seeds `seed + w`, but a sweep runs the same seeds for every configuration of a
-    job. A world's trajectory depends only on its own episode seed and scenario (DESIGN §2.2; tested), so the seeds
-    are replaced and the seeded state (managers, device) rebuilt.
-    """
-    import numpy as np
-
+    """A Simulation whose world w runs `variants[w]` with episode seed `seeds[w]`: the same seeds for every
+    configuration of a job (a world's trajectory depends only on its own seed and scenario, DESIGN §2.2)."""
     from engine.simulation import Simulation
 
-    sim = Simulation(variants[0], seed=0, worlds=len(variants), arch=arch, variants=variants)
-    sim.seeds = np.asarray(seeds, dtype=np.uint64)
-    sim.managers = sim._make_managers()
-    sim.reset()
-    return sim
+    return Simulation(variants[0], worlds=len(variants), arch=arch, variants=variants, seeds=seeds)
 
 
 def run_configs(job: Job, configs, arch: str) -> list[dict]:
@@ -536,7 +526,7 @@ class OutputFolder:
     """OUT/results/ and OUT/failures.json, held by one sweep at a time (an advisory lock)."""
 
     def __init__(self, out: str | os.PathLike):
-        from engine.cli import UsageError
+        from engine.errors import UsageError
 
         self.root = Path(out)
         self.results = self.root / "results"

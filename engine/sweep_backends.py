@@ -18,7 +18,7 @@ from engine.sweep import execute_job
 def check_backend(name: str, workers: int | None = None, address: str | None = None,
                   cpus_per_job: int | None = None) -> None:
     """Refuse a bad backend choice before anything runs: UsageError (exit 2), one line."""
-    from engine.cli import UsageError
+    from engine.errors import UsageError
 
     for flag, value in (("--workers", workers), ("--cpus-per-job", cpus_per_job)):
         if value is not None and value < 1:
@@ -86,12 +86,12 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _start_worker(arch: str, parent: int) -> None:
-    """Pool initializer: Taichi once per worker process, and the parent watchdog."""
+def _start_worker(arch: str, parent: int, threads: int) -> None:
+    """Pool initializer: Taichi once per worker process (its share of the cores), and the parent watchdog."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     os.environ.update(WORKER_ENV)
     from engine.arch import init_taichi
-    init_taichi(arch)
+    init_taichi(arch, threads=threads)
 
 
 class LocalPool(Capped):
@@ -116,7 +116,9 @@ class LocalPool(Capped):
         for _ in range(2):
             if self.pool is None:
                 self.pool = ProcessPoolExecutor(self.cap, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_start_worker, initargs=(self.arch, os.getpid()))
+                                                initializer=_start_worker,
+                                                initargs=(self.arch, os.getpid(),
+                                                          max(1, (os.cpu_count() or 1) // self.cap)))
             try:
                 return self.pool.submit(execute_job, job, self.arch)
             except BrokenProcessPool:  # a worker died earlier: a fresh pool for what comes next
@@ -147,7 +149,7 @@ class RayPool(Capped):
     def __init__(self, workers: int | None, address: str | None, arch: str, cpus_per_job: int | None = None):
         import ray
 
-        from engine.cli import UsageError
+        from engine.errors import UsageError
         from engine.sweep import error_line
 
         super().__init__(workers)

@@ -70,12 +70,14 @@ def test_batches_split_by_layout_and_by_curriculum_per_manager():
     configs = E.grid_configs("smoke", ["thompson", "stages"], ["alpha0", "lambda0", "random_mapping"], None)
     batches = E.plan_batches(configs, seeds=3)
     labels = [[dict(c.labels)["ablation"] for c in b.configs] for b in batches]
-    # alpha0 shares the baseline's [curriculum]; lambda0 changes it (same manager names) and random_mapping the layout
-    assert labels == [["baseline", "baseline", "alpha0", "alpha0"], ["lambda0", "lambda0"],
+    # knobs share a batch (each world keeps its own [curriculum]); random_mapping changes the layout
+    assert labels == [["baseline", "baseline", "alpha0", "alpha0", "lambda0", "lambda0"],
                       ["random_mapping", "random_mapping"]]
-    assert [b.seed for b in batches] == [0, 12, 18] and [b.worlds for b in batches] == [12, 6, 6]
+    assert [b.seed for b in batches] == [0, 18] and [b.worlds for b in batches] == [18, 6]
+    assert list(batches[1].episode_seeds()) == list(range(18, 24))
     paired = E.plan_batches(configs, seeds=3, paired=True)
-    assert len(paired) == len(configs) and all(b.seed == 0 and b.worlds == 3 for b in paired)
+    assert [b.worlds for b in paired] == [18, 6]
+    assert list(paired[0].episode_seeds()) == [0, 1, 2] * 6
 
 
 def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
@@ -85,7 +87,10 @@ def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
     a = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40})
     b = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40,
                                                        "curriculum.nll_weight": 2.0})
-    ra, rb = (E.run_batch(batch, "cpu").rows for batch in E.plan_batches([a, b], seeds=2, paired=True))
+    (batch,) = E.plan_batches([a, b], seeds=2, paired=True)  # one Simulation, seeds 0, 1 for each config
+    rows = E.run_batch(batch, "cpu").rows
+    ra, rb = rows[:2], rows[2:]
+    assert [r["seed"] for r in ra] == [r["seed"] for r in rb] == [0, 1]
     for key in ("ticks", "attempts", "oracle_calls", "ece"):
         assert [r[key] for r in ra] == [r[key] for r in rb]
     assert paired_effect([r["cost"] for r in rb], [r["cost"] for r in ra]) == (0.0, 0.0)
