@@ -15,6 +15,8 @@ NEIGHBOURS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # N, E, S, W: the order neighbo
 class ReferenceWorlds:
     """Same interface as `WorldsDevice`, in plain NumPy."""
 
+    math = R  # float32 twins of the kernel's math; engine.plain_numpy swaps in NumPy's own log/exp
+
     def __init__(self, n_worlds, size, tile, n_zones, n_pegs, moves, move_of_tile, tile_ring, tile_zone,
                  move_of_cell, difficulty):
         self.W, self.G, self.t, self.L = n_worlds, size, tile, size // tile
@@ -72,6 +74,10 @@ class ReferenceWorlds:
     def moves_table(self):
         """(complete_tick, composed), both (W, M)."""
         return self.complete_tick.copy(), self.composed.copy()
+
+    def alive_mask(self):
+        """(W, N) bool: which agents are alive now."""
+        return self.alive.astype(bool)
 
     def snapshot(self) -> dict:
         """Every per-agent field."""
@@ -137,12 +143,12 @@ class ReferenceWorlds:
         acting = open_t[:, tc] & (self.alive != 0)
         wid = np.arange(W)[:, None]
         active = self.zone_active[wid, zone_c] != 0
-        key = R.tick_key(self.seed, tick)
-        ak = R.agent_key(key[:, None], np.arange(N, dtype=np.uint32)[None, :])
+        key = self.math.tick_key(self.seed, tick)
+        ak = self.math.agent_key(key[:, None], np.arange(N, dtype=np.uint32)[None, :])
 
         # WaitingOracle: the answer arrives
         answer = acting & (st == K.WAITING) & (tick >= self.due) & (ctl[:, K.C_ORACLE_UP] != 0)[:, None]
-        oracle_ok = R.uniform(ak, K.DRAW_ORACLE) < fw(K.P_ORACLE_OK)
+        oracle_ok = self.math.uniform(ak, K.DRAW_ORACLE) < fw(K.P_ORACLE_OK)
         o_good, o_bad = answer & oracle_ok, answer & ~oracle_ok
         # Idle/Failure in an active zone: start an attempt
         start = acting & ((st == K.IDLE) | (st == K.FAILURE)) & active
@@ -152,15 +158,15 @@ class ReferenceWorlds:
         e = F(1.0) - (F(1.0) - c) * (F(1.0) - shared)
         p = e * (F(1.0) - fw(K.P_KAPPA) * self.difficulty[None, :]) + fw(K.P_ALPHA) * np.minimum(a, iw(K.Q_A_MAX)).astype(F)
         p = np.minimum(np.maximum(p, fw(K.P_P_MIN)), fw(K.P_P_MAX))
-        right = R.uniform(ak, K.DRAW_CORRECT) < p
-        wrong = self._wrong_proposal(disk_c, true_pair_c, R.uniform(ak, K.DRAW_WRONG_PAIR))
+        right = self.math.uniform(ak, K.DRAW_CORRECT) < p
+        wrong = self._wrong_proposal(disk_c, true_pair_c, self.math.uniform(ak, K.DRAW_WRONG_PAIR))
         proposal = np.where(right, true_c[None, :], wrong)
-        eps = R.inverse_normal(R.uniform(ak, K.DRAW_NOISE))
+        eps = self.math.inverse_normal(self.math.uniform(ak, K.DRAW_NOISE))
         sign = np.where(right, F(1.0), F(-1.0))
-        z = R.logit(p) + fw(K.P_B_OVER) * (F(1.0) - e) + fw(K.P_OMEGA) * e * sign + fw(K.P_SIGMA_CONF) * eps
-        phat = np.minimum(np.maximum(R.sigmoid(z), F(K.CONF_CLIP_LO)), F(K.CONF_CLIP_HI))
+        z = self.math.logit(p) + fw(K.P_B_OVER) * (F(1.0) - e) + fw(K.P_OMEGA) * e * sign + fw(K.P_SIGMA_CONF) * eps
+        phat = np.minimum(np.maximum(self.math.sigmoid(z), F(K.CONF_CLIP_LO)), F(K.CONF_CLIP_HI))
         y = right.astype(np.int32)
-        nll = np.where(right, -R.log_f32(phat), -R.log_f32(F(1.0) - phat))
+        nll = np.where(right, -self.math.log_f32(phat), -self.math.log_f32(F(1.0) - phat))
         yf = y.astype(F)
         brier = (phat - yf) * (phat - yf)
         escalate = resolve & (z < fw(K.P_Z_ESCALATE)) & (a >= iw(K.Q_A_ESCALATE)) & (ctl[:, K.C_ORACLE_AVAILABLE] != 0)[:, None]
@@ -208,11 +214,11 @@ class ReferenceWorlds:
         for s, mask in cols.items():
             self.zone_stats[:, :, s] = self._per_zone(mask.astype(np.int64), zone_c)
         for s, values in ((K.Z_NLL_FX, nll), (K.Z_BRIER_FX, brier), (K.Z_PHAT_FX, phat)):
-            self.zone_stats[:, :, s] = self._per_zone(np.where(resolve, R.to_fixed(values), 0), zone_c)
+            self.zone_stats[:, :, s] = self._per_zone(np.where(resolve, self.math.to_fixed(values), 0), zone_c)
         for s in range(6):
             self.zone_stats[:, :, K.Z_N_IDLE + s] = self._per_zone((measured & (new_st == s)).astype(np.int64), zone_c)
         live = measured & (new_st != K.DEAD)
-        self.zone_stats[:, :, K.Z_COMPETENCE_FX] = self._per_zone(np.where(live, R.to_fixed(c), 0), zone_c)
+        self.zone_stats[:, :, K.Z_COMPETENCE_FX] = self._per_zone(np.where(live, self.math.to_fixed(c), 0), zone_c)
         live_t = self._per_tile(live)
         open_left_t = task_t & ~complete_t
         tz = np.broadcast_to(self.tile_zone, (W, T))
@@ -226,7 +232,7 @@ class ReferenceWorlds:
         size = W * K.RELIABILITY_BINS
         self.reliability[:, :, 0] = np.bincount(flat, minlength=size).reshape(W, -1)
         self.reliability[:, :, 1] = np.bincount(flat, weights=y[resolve], minlength=size).reshape(W, -1)
-        self.reliability[:, :, 2] = np.bincount(flat, weights=R.to_fixed(phat)[resolve], minlength=size).reshape(W, -1)
+        self.reliability[:, :, 2] = np.bincount(flat, weights=self.math.to_fixed(phat)[resolve], minlength=size).reshape(W, -1)
 
         teach = commit_ok | ((pi[:, K.Q_DISTILL] != 0)[:, None] & (o_good | adopt))
         kflat = (wid * self.Q + disk_c[None, :])[teach]

@@ -357,7 +357,7 @@ class Simulation:
         """Moves that can no longer complete in a stalled world (tile has fewer than τ_green live agents)."""
         complete_tick, _ = self.device.moves_table()
         lay = self.layout
-        alive = self.device.snapshot()["alive"][world].astype(bool) if lay.size <= 1024 else lay.alive0
+        alive = self.device.alive_mask()[world]
         live_per_tile = np.bincount(lay.tile_of_cell, weights=alive, minlength=lay.lattice ** 2)
         tau = self.variants[world].grid.tau_green
         moves = [int(m) for m in np.nonzero(complete_tick[world] < 0)[0]

@@ -132,6 +132,10 @@ class WorldsDevice:
         """(complete_tick, composed), both (W, M) int32."""
         return self.complete_tick.to_numpy(), self.composed.to_numpy()
 
+    def alive_mask(self) -> np.ndarray:
+        """(W, N) bool: which agents are alive now."""
+        return self.alive.to_numpy().astype(bool)
+
     def snapshot(self) -> dict:
         """Every per-agent field as NumPy arrays (tests and audits; slow for big grids)."""
         names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
