@@ -214,10 +214,7 @@ class StepClock:
 
 def run_ticks(sim, ticks: int, clock: StepClock, sync, record_dir: Path | None = None) -> dict:
     """Reset and step `ticks` ticks; return full-loop and kernel seconds, agent-steps and world-ticks."""
-    # Simulation.reset() keeps the managers (their random streams and posteriors run on): fresh ones make every
-    # repeat, and every backend, replay exactly the same ticks
-    sim.managers = sim._make_managers()
-    sim.reset()
+    sim.reset()  # fresh device state and managers: every repeat, and every backend, replays the same ticks
     recorder = None
     if record_dir is not None:
         from engine.recording import attach_recorder

@@ -119,7 +119,7 @@ class Simulation:
         check_memory(scenario, worlds)
         self.task, self.layout = build_world_layout(scenario)
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
-        self.managers = self._make_managers()
+        self._make_managers()  # fail on a bad plugin before any allocation or JIT
         self.arch = "numpy"
         if backend == "taichi":
             from engine.arch import init_taichi
@@ -152,8 +152,9 @@ class Simulation:
         return managers
 
     def reset(self):
-        """Put every world back at tick 0."""
+        """Put every world back at tick 0 (managers too: fresh posteriors and random streams)."""
         W, lay = self.W, self.layout
+        self.managers = self._make_managers()
         N = lay.size * lay.size
         params_f, params_i = world_params(self.variants)
         alive0 = np.broadcast_to(lay.alive0.astype(np.uint8), (W, N))

@@ -110,9 +110,8 @@ class WorldsDevice:
             f.fill(v)
 
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
-        """Upload this tick's host decisions: per-world control words and active-zone masks."""
-        self.ctl.from_numpy(np.ascontiguousarray(ctl, dtype=np.int32))
-        self.zone_active.from_numpy(np.ascontiguousarray(zone_active, dtype=np.uint8))
+        """Take this tick's host decisions (control words and active zones); they travel with the next launch."""
+        self.controls = np.ascontiguousarray(np.concatenate([ctl, zone_active], axis=1), dtype=np.int32)
 
     def kill(self, dead: np.ndarray):
         """Kill agents (fault injection): mask (W, N) bool."""
@@ -123,10 +122,15 @@ class WorldsDevice:
         self.state.from_numpy(state)
 
     def stats(self) -> dict:
-        """This tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
-        return {"zone_stats": self.zone_stats.to_numpy(), "world_stats": self.world_stats.to_numpy(),
-                "reliability": self.reliability.to_numpy(), "kq": self.kq.to_numpy(),
-                "skill": self.skill.to_numpy()}
+        """The last tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
+        W, Z, Q = self.W, self.Z, self.Q
+        flat = self.stats_out
+        z_end = Z * K.N_ZONE_STATS
+        w_end = z_end + K.N_WORLD_STATS
+        r_end = w_end + K.RELIABILITY_BINS * 3
+        return {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_stats": flat[:, z_end:w_end],
+                "reliability": flat[:, w_end:r_end].reshape(W, K.RELIABILITY_BINS, 3),
+                "kq": flat[:, r_end:].astype(np.int32), "skill": self.skill_out}
 
     def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(complete_tick, composed), both (W, M) int32."""
@@ -142,8 +146,12 @@ class WorldsDevice:
         return {n: getattr(self, n).to_numpy() for n in names}
 
     def step(self, tick: int):
-        """Advance every running world by one tick (one kernel launch)."""
-        self.advance_worlds(tick)
+        """Advance every running world by one tick: one launch that takes the controls and returns the statistics
+        (NumPy arrays passed as kernel arguments, so no separate upload or read-back launches)."""
+        width = self.Z * K.N_ZONE_STATS + K.N_WORLD_STATS + K.RELIABILITY_BINS * 3 + self.Q
+        self.stats_out = np.empty((self.W, width), np.int64)  # fresh each tick: callers may keep the last ones
+        self.skill_out = np.empty((self.W, self.Q), np.float32)
+        self.advance_worlds(tick, self.controls, self.stats_out, self.skill_out)
 
     # ---- recording: a device ring buffer of frames, exported once per chunk (never a to_numpy per tick)
     def allocate_frames(self, slots: int, worlds: np.ndarray, confidence: bool):
@@ -181,8 +189,16 @@ class WorldsDevice:
 
     # ---- the tick
     @ti.kernel
-    def advance_worlds(self, tick: ti.i32):
+    def advance_worlds(self, tick: ti.i32, controls: ti.types.ndarray(dtype=ti.i32, ndim=2),
+                       stats_out: ti.types.ndarray(dtype=ti.i64, ndim=2),
+                       skill_out: ti.types.ndarray(dtype=ti.f32, ndim=2)):
         W, G, t, L, M, N = ti.static(self.W, self.G, self.t, self.L, self.M, self.N)
+        Z, Q, NZ = ti.static(self.Z, self.Q, K.N_ZONE_STATS)
+        for w in range(W):
+            for c in ti.static(range(K.N_CTL)):
+                self.ctl[w, c] = controls[w, c]
+            for z in range(Z):
+                self.zone_active[w, z] = ti.cast(controls[w, K.N_CTL + z], ti.u8)
         # clear this tick's statistics: one thread per (world, zone) with the stat columns unrolled is ~10×
         # cheaper on the CPU than a struct-for over every element
         for w, z in ti.ndrange(W, self.Z):
@@ -233,6 +249,23 @@ class WorldsDevice:
                 while p < M and self.complete_tick[w, p] >= 0:
                     p += 1
                 self.world_stats[w, K.W_PREFIX] = p
+
+        # hand this tick's statistics back in the caller's arrays
+        for w, z in ti.ndrange(W, Z):
+            for s in ti.static(range(NZ)):
+                stats_out[w, z * NZ + s] = self.zone_stats[w, z, s]
+        for w in range(W):
+            base = Z * NZ
+            for s in ti.static(range(K.N_WORLD_STATS)):
+                stats_out[w, base + s] = self.world_stats[w, s]
+            base += K.N_WORLD_STATS
+            for b in range(K.RELIABILITY_BINS):
+                for s in ti.static(range(3)):
+                    stats_out[w, base + b * 3 + s] = self.reliability[w, b, s]
+            base += K.RELIABILITY_BINS * 3
+            for q in range(Q):
+                stats_out[w, base + q] = ti.cast(self.kq[w, q], ti.i64)
+                skill_out[w, q] = self.skill[w, q]
 
     @ti.func
     def near_teacher(self, w, tile) -> bool:

@@ -159,3 +159,10 @@ def test_each_world_keeps_its_own_manager_knobs(taichi_cpu):
     mixed = Simulation(base, seed=4, worlds=2, arch="cpu", variants=[base, wide]).run().summary()["world_results"]
     alone = Simulation(wide, seed=5, worlds=1, arch="cpu").run().summary()["world_results"][0]
     assert dict(mixed[1], world=0) == alone
+
+
+def test_reset_replays_the_same_episode(taichi_cpu):
+    sim = Simulation(load_scenario("smoke", {"curriculum.manager": "thompson"}), seed=3, worlds=2, arch="cpu")
+    first = sim.run().summary()["world_results"]
+    sim.reset()
+    assert sim.run().summary()["world_results"] == first
