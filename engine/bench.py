@@ -203,9 +203,9 @@ class StepClock:
         self.seconds = 0.0
         inner = sim.device.step
 
-        def timed(tick):
+        def timed(tick, frame_slot=-1):
             t0 = time.perf_counter()
-            inner(tick)
+            inner(tick, frame_slot)
             sync()
             self.seconds += time.perf_counter() - t0
 
@@ -219,10 +219,6 @@ def run_ticks(sim, ticks: int, clock: StepClock, sync, record_dir: Path | None =
     if record_dir is not None:
         from engine.recording import attach_recorder
         recorder = attach_recorder(sim, record_dir)
-        # each recorder allocates a new ring, so the frame kernels compile again: a once-per-episode cost, paid here
-        # outside the clock (slot 0 is overwritten by the first real frame)
-        sim.device.capture_frame(0)
-        sim.device.export_frames(1)
     world_ticks = 0
     sync()
     clock.seconds = 0.0

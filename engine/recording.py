@@ -86,10 +86,13 @@ class Recorder:
         n = sim.layout.size ** 2
         per_frame = len(self.worlds) * n * (3 if sc.record.confidence else 2)
         self.slots = int(max(1, min(sc.record.chunk_ticks, FRAME_RING_BYTES // per_frame)))
-        sim.device.allocate_frames(self.slots, self.worlds, sc.record.confidence)
+        self.ring = sim.device.make_frame_ring(self.slots, self.worlds, sc.record.confidence)
+        sim.frame_request = self.request_frame
         self.used = 0
-        self.slot_ticks: list[int] = []
-        self.metric_rows: list[dict] = []
+        self.slot_ticks: list[int] = []  # tick of each used ring slot, since the last flush
+        self.last_frame_tick = -1
+        self.pending: list[tuple] = []  # per tick: the statistics the metrics columns are built from
+        self.cum_totals = np.zeros((sim.W, K.N_ZONE_STATS), np.int64)
         self.curriculum_rows: list[tuple] = []
         self.known_ticks = np.full((sim.W, sim.M), -1, np.int32)
         lay = sim.layout
@@ -112,41 +115,62 @@ class Recorder:
 
     # ---- per tick
     def on_tick(self, sim, stats):
-        """Buffer this tick's metrics (and frame); flush a chunk when the ring is full."""
+        """Keep references to this tick's statistics (fresh arrays each tick, so no copies) and capture a frame;
+        the metrics columns are built once per chunk, in `metrics_columns`."""
         tick = sim.tick
-        self.metric_rows.append(self.metrics_row(sim, stats))
+        self.pending.append((tick, stats["world_totals"], stats["world_stats"], stats["skill"], sim.stage.copy(),
+                             sim.active.sum(axis=1), sim.running.copy()))
         self.buffer_curriculum(sim, tick)
-        if tick % self.every == 0 or not sim.running.any():
-            sim.device.capture_frame(self.used)
+        ended = not sim.running.any()
+        if ended and self.last_frame_tick != tick:  # always keep the final state
+            if self.used == self.slots:
+                self.flush()
+            sim.capture_frame(self.used)
             self.slot_ticks.append(tick)
             self.used += 1
-        if self.used == self.slots or len(self.metric_rows) >= 256 or not sim.running.any():
+            self.last_frame_tick = tick
+        if self.used == self.slots or len(self.pending) >= 256 or ended:
             self.flush()
 
-    def metrics_row(self, sim, stats) -> dict:
-        """Per-world metrics of one tick as columns (arrays of length W)."""
-        zs = stats["zone_stats"]
-        counts = zs[:, :, K.Z_N_IDLE:K.Z_N_DEAD + 1].sum(axis=1)
-        t = sim.totals
-        resolved_now = zs[:, :, K.Z_RESOLVED].sum(axis=1)
-        nll_now = zs[:, :, K.Z_NLL_FX].sum(axis=1) / K.FX_SCALE
+    def request_frame(self, tick: int) -> int:
+        """The ring slot the tick kernel should record into after `tick`, or −1 (every `frame_every` ticks)."""
+        if tick % self.every:
+            return -1
+        self.slot_ticks.append(tick)
+        self.last_frame_tick = tick
+        self.used += 1
+        return self.used - 1
+
+    def metrics_columns(self) -> dict:
+        """The buffered ticks as metrics columns (one row per tick and world, tick-major)."""
+        sim = self.sim
+        ticks, now, world, skill, stage, active, running = (np.stack(x) for x in zip(*self.pending))
+        K_, W = now.shape[:2]
+        cumulative = self.cum_totals + np.cumsum(now, axis=0)  # running totals since tick 0, (K, W, stats)
+        self.cum_totals = cumulative[-1]
+        resolved_now = now[:, :, K.Z_RESOLVED]
         radii = np.asarray(sim.scenario.curriculum.radii, dtype=np.float32)
         attempt_cost = np.array([v.oracle.attempt_cost for v in sim.variants])
         call_cost = np.array([v.oracle.cost for v in sim.variants])
+        calls = cumulative[:, :, K.Z_ESCALATED]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_nll = np.where(resolved_now > 0, now[:, :, K.Z_NLL_FX] / K.FX_SCALE / resolved_now, np.nan)
+        flat = lambda a, dtype: a.reshape(K_ * W).astype(dtype)  # noqa: E731
         return {
-            "tick": np.full(sim.W, sim.tick, np.int32), "world": np.arange(sim.W, dtype=np.int32),
-            "stage": sim.stage.astype(np.int16), "radius": radii[sim.stage],
-            "n_active_zones": sim.active.sum(axis=1).astype(np.int16),
-            **{name: counts[:, i].astype(np.int32) for i, name in
+            "tick": np.repeat(ticks, W).astype(np.int32), "world": np.tile(np.arange(W, dtype=np.int32), K_),
+            "stage": flat(stage, np.int16), "radius": radii[stage].reshape(-1),
+            "n_active_zones": flat(active, np.int16),
+            **{name: flat(now[:, :, K.Z_N_IDLE + i], np.int32) for i, name in
                enumerate(("idle", "working", "waiting", "success", "failure", "dead"))},
-            "attempts": t[:, K.Z_RESOLVED].copy(), "correct": t[:, K.Z_CORRECT].copy(),
-            "escalations": t[:, K.Z_ESCALATED].copy(), "oracle_calls": sim.oracle_calls.copy(),
-            "cost": t[:, K.Z_RESOLVED] * attempt_cost + sim.oracle_calls * call_cost,
-            "moves_complete": sim.world_stats[:, K.W_MOVES_DONE].astype(np.int32),
-            "prefix": sim.world_stats[:, K.W_PREFIX].astype(np.int32),
-            "mean_nll": np.where(resolved_now > 0, nll_now / np.maximum(resolved_now, 1), np.nan).astype(np.float32),
-            "shared_skill": stats["skill"].astype(np.float32),
-            "running": sim.running.copy(),
+            "attempts": flat(cumulative[:, :, K.Z_RESOLVED], np.int64),
+            "correct": flat(cumulative[:, :, K.Z_CORRECT], np.int64),
+            "escalations": flat(calls, np.int64), "oracle_calls": flat(calls, np.int64),
+            "cost": flat(cumulative[:, :, K.Z_RESOLVED] * attempt_cost + calls * call_cost, np.float64),
+            "moves_complete": flat(world[:, :, K.W_MOVES_DONE], np.int32),
+            "prefix": flat(world[:, :, K.W_PREFIX], np.int32),
+            "mean_nll": flat(mean_nll, np.float32),
+            "shared_skill": skill.reshape(K_ * W, -1).astype(np.float32),
+            "running": flat(running, bool),
         }
 
     def buffer_curriculum(self, sim, tick):
@@ -163,7 +187,7 @@ class Recorder:
         """Hand buffered frames, metrics, moves and curriculum rows to the writer thread."""
         sim = self.sim
         if self.used:
-            state, comp, conf = sim.device.export_frames(self.used)
+            state, comp, conf = self.ring.export(self.used)
             R = len(self.worlds)
             ticks = np.repeat(np.asarray(self.slot_ticks, np.int32), R)
             worlds = np.tile(self.worlds.astype(np.int32), self.used)
@@ -171,12 +195,9 @@ class Recorder:
             self.writer.add_frames(ticks, worlds, state.reshape(-1, n), comp.reshape(-1, n),
                                    None if conf is None else conf.reshape(-1, n))
             self.used, self.slot_ticks = 0, []
-        if self.metric_rows:
-            rows = self.metric_rows
-            columns = {k: np.concatenate([r[k] for r in rows]) if k != "shared_skill"
-                       else np.concatenate([r[k] for r in rows], axis=0) for k in rows[0]}
-            self.writer.add_metrics(columns)
-            self.metric_rows = []
+        if self.pending:
+            self.writer.add_metrics(self.metrics_columns())
+            self.pending = []
         if self.curriculum_rows:
             z = sim.Z
             cols = {"tick": [], "world": [], "zone": [], "alpha": [], "beta": [], "sample": [], "reward": []}
@@ -212,7 +233,7 @@ class Recorder:
             return
         self.closed = True
         sim = self.sim
-        if self.used or self.metric_rows or self.curriculum_rows:
+        if self.used or self.pending or self.curriculum_rows:
             self.flush()
         else:
             self.flush_moves()

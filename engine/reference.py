@@ -12,6 +12,23 @@ F = np.float32
 NEIGHBOURS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # N, E, S, W: the order neighbour learning applies them
 
 
+class ReferenceFrameRing:
+    """NumPy ring of recorded frames (same interface as kernels.worlds.FrameRing)."""
+
+    def __init__(self, slots, worlds, cells, with_confidence):
+        shape = (slots, len(worlds), cells)
+        self.slots, self.with_confidence = slots, with_confidence
+        self.world_index = np.asarray(worlds)
+        self.state = np.zeros(shape, np.uint8)
+        self.competence = np.zeros(shape, np.uint8)
+        self.confidence = np.zeros(shape, np.uint8) if with_confidence else None
+
+    def export(self, count):
+        """The first `count` slots (state, competence, confidence or None)."""
+        conf = self.confidence[:count].copy() if self.with_confidence else None
+        return self.state[:count].copy(), self.competence[:count].copy(), conf
+
+
 class ReferenceWorlds:
     """Same interface as `WorldsDevice`, in plain NumPy."""
 
@@ -22,6 +39,7 @@ class ReferenceWorlds:
         self.W, self.G, self.t, self.L = n_worlds, size, tile, size // tile
         self.N, self.T, self.M = size * size, self.L * self.L, int(moves.shape[0])
         self.Z, self.Q, self.P = n_zones, int(moves[:, 0].max()) + 1, n_pegs
+        self.ring = None
         self.move_of_tile = move_of_tile.astype(np.int32)
         self.tile_ring = tile_ring.astype(np.int32)
         self.tile_zone = tile_zone.astype(np.int32)
@@ -68,7 +86,8 @@ class ReferenceWorlds:
 
     def stats(self) -> dict:
         """This tick's statistics (copies)."""
-        return {"zone_stats": self.zone_stats.copy(), "world_stats": self.world_stats.copy(),
+        return {"zone_stats": self.zone_stats.copy(), "world_totals": self.zone_stats.sum(axis=1),
+                "world_stats": self.world_stats.copy(),
                 "reliability": self.reliability.copy(), "kq": self.kq.copy(), "skill": self.skill.copy()}
 
     def moves_table(self):
@@ -84,33 +103,32 @@ class ReferenceWorlds:
         names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
         return {n: getattr(self, n).copy() for n in names}
 
-    def allocate_frames(self, slots, worlds, confidence):
-        """Reserve a ring of `slots` frames of the recorded `worlds`."""
-        shape = (slots, len(worlds), self.N)
-        self.rec_worlds = np.asarray(worlds)
-        self.ring_state = np.zeros(shape, np.uint8)
-        self.ring_competence = np.zeros(shape, np.uint8)
-        self.ring_confidence = np.zeros(shape, np.uint8) if confidence else None
+    def make_frame_ring(self, slots, worlds, confidence):
+        """A ring of `slots` frames of the recorded `worlds`."""
+        self.ring = ReferenceFrameRing(slots, worlds, self.N, confidence)
+        return self.ring
 
-    def capture_frame(self, slot):
+    def capture(self, slot):
         """Copy the recorded worlds into ring slot `slot` (competence quantised as round(255·c))."""
-        quantise = lambda x: np.floor(x[self.rec_worlds] * F(255.0) + F(0.5)).astype(np.uint8)  # noqa: E731
-        self.ring_state[slot] = self.state[self.rec_worlds]
-        self.ring_competence[slot] = quantise(self.competence)
-        if self.ring_confidence is not None:
-            self.ring_confidence[slot] = quantise(self.confidence)
-
-    def export_frames(self, count):
-        """The first `count` ring slots (state, competence, confidence or None)."""
-        conf = None if self.ring_confidence is None else self.ring_confidence[:count].copy()
-        return self.ring_state[:count].copy(), self.ring_competence[:count].copy(), conf
+        ring = self.ring
+        quantise = lambda x: np.floor(x[ring.world_index] * F(255.0) + F(0.5)).astype(np.uint8)  # noqa: E731
+        ring.state[slot] = self.state[ring.world_index]
+        ring.competence[slot] = quantise(self.competence)
+        if ring.with_confidence:
+            ring.confidence[slot] = quantise(self.confidence)
 
     def _world(self, column, params):
         """One per-world parameter as a (W, 1) column that broadcasts over cells."""
         return params[:, column][:, None]
 
-    def step(self, tick: int):
-        """Advance every running world by one tick."""
+    def step(self, tick: int, frame_slot: int = -1):
+        """Advance every running world by one tick (and record a frame into `frame_slot` when ≥ 0)."""
+        self._advance(tick)
+        if frame_slot >= 0:
+            self.capture(frame_slot)
+
+    def _advance(self, tick: int):
+        """The tick itself (DESIGN §2.4)."""
         W, N, T, Z, P = self.W, self.N, self.T, self.Z, self.P
         pf, pi, ctl = self.params_f, self.params_i, self.ctl
         fw = lambda col: self._world(col, pf)  # noqa: E731  (a (W, 1) float parameter)

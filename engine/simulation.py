@@ -133,6 +133,7 @@ class Simulation:
         self.device = Device(self.W, lay.size, lay.tile, self.Z, self.task.n_pegs, self.task.moves,
                              lay.move_of_tile, lay.tile_ring, lay.tile_zone, lay.move_of_cell, lay.difficulty)
         self.reset()
+        self.device.moves_table()  # JIT the move read-back now (with the rest of setup), not inside the first ticks
 
     # ---- setup
     def _make_managers(self):
@@ -194,6 +195,7 @@ class Simulation:
         self.wall = 0.0
         self.agent_steps = 0
         self.listeners = []  # callables(sim, stats) run after every tick (recorder, progress)
+        self.frame_request = None  # callable(tick) → frame-ring slot to record after this tick, or −1
 
     # ---- one tick
     def _oracle_flags(self):
@@ -206,6 +208,8 @@ class Simulation:
 
     def observation(self, rows) -> ZoneObservation:
         """The zone view a manager gets for its worlds."""
+        if len(rows) == self.W:  # one manager for the whole batch: views, not copies
+            rows = slice(None)
         unlocked = self.layout.zone_ring[None, :] <= self.stage[rows][:, None]
         return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
                                unlocked=unlocked, open=unlocked & (self.open_tiles[rows] > 0),
@@ -235,7 +239,7 @@ class Simulation:
         avail, up = self._oracle_flags()
         ctl = np.stack([self.running, self.stage, avail, up], axis=1).astype(np.int32)
         self.device.set_controls(ctl, active)
-        self.device.step(self.tick)
+        self.device.step(self.tick, self.frame_request(self.tick) if self.frame_request else -1)
         stats = self.device.stats()
         self._absorb(stats)
         self.active = active
@@ -249,19 +253,24 @@ class Simulation:
         self.tick += 1
 
     def _absorb(self, stats):
-        """Fold this tick's statistics into the running totals of the worlds that ran."""
+        """Fold this tick's statistics into the running totals. The kernel leaves the rows of ended worlds at
+        zero, so the per-tick counters are summed unmasked; the latest per-zone view is kept per running world."""
         run = self.running
         zs = stats["zone_stats"]
-        live_task = zs[:, :, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=(1, 2))
-        self.agent_steps += int(live_task[run].sum())
-        self.zone_stats[run] = zs[run]
-        self.open_tiles[run] = zs[run, :, K.Z_OPEN_TILES]
-        self.totals[run] += zs[run].sum(axis=1)
-        self.reliability[run] += stats["reliability"][run]
-        self.oracle_calls[run] += zs[run, :, K.Z_ESCALATED].sum(axis=1)
+        per_world = stats["world_totals"]
+        self.agent_steps += int(per_world[:, K.Z_N_IDLE:K.Z_N_DEAD].sum())
+        self.totals += per_world
+        self.reliability += stats["reliability"]
+        self.oracle_calls += per_world[:, K.Z_ESCALATED]
+        if run.all():
+            self.zone_stats = zs
+            self.open_tiles = zs[:, :, K.Z_OPEN_TILES]
+        else:
+            self.zone_stats[run] = zs[run]
+            self.open_tiles[run] = zs[run, :, K.Z_OPEN_TILES]
         moved = stats["world_stats"][:, K.W_MOVES_DONE] > self.world_stats[:, K.W_MOVES_DONE]
         self.last_progress[run & moved] = self.tick
-        self.world_stats[run] = stats["world_stats"][run]
+        self.world_stats = stats["world_stats"].copy()
         self.skill = stats["skill"]
         self.last_stats = stats
 
@@ -312,6 +321,13 @@ class Simulation:
             self.interrupt()
             raise
         return self
+
+    def capture_frame(self, slot: int):
+        """Record the current state into a frame-ring slot without advancing (one launch, every world paused)."""
+        paused = np.zeros((self.W, K.N_CTL), np.int32)
+        paused[:, K.C_STAGE] = self.stage
+        self.device.set_controls(paused, np.zeros((self.W, self.Z), bool))
+        self.device.step(self.tick, slot)
 
     def interrupt(self):
         """Mark every running world interrupted."""

@@ -38,6 +38,36 @@ def wrong_proposal(disk: ti.i32, true_pair: ti.i32, u: ti.f32, n_pegs: ti.templa
     return disk * 16 + src * 4 + dst
 
 
+class FrameRing:
+    """Memory for `slots` recorded frames of some worlds: state, competence and optionally confidence.
+
+    On the CPU the ring is plain NumPy: the kernel writes straight into it, so exporting a chunk is a slice. On a
+    GPU it is device memory (ti.ndarray), copied to the host once per chunk, never per tick."""
+
+    def __init__(self, slots: int, worlds, cells: int, with_confidence: bool):
+        R = len(worlds)
+        self.slots, self.with_confidence = slots, with_confidence
+        self.on_host = ti.lang.impl.current_cfg().arch in (ti.x64, ti.arm64)
+        shape = (slots, R, cells)
+        self.worlds = self._array(ti.i32, np.int32, R)
+        self.state = self._array(ti.u8, np.uint8, shape)
+        self.competence = self._array(ti.u8, np.uint8, shape)
+        self.confidence = self._array(ti.u8, np.uint8, shape if with_confidence else (1, 1, 1))
+        if self.on_host:
+            self.worlds[:] = worlds
+        else:
+            self.worlds.from_numpy(np.asarray(worlds, dtype=np.int32))
+
+    def _array(self, ti_type, np_type, shape):
+        """A NumPy array on the CPU backend, a device ndarray elsewhere."""
+        return np.zeros(shape, np_type) if self.on_host else ti.ndarray(ti_type, shape)
+
+    def export(self, count: int) -> tuple:
+        """The first `count` slots as NumPy (state, competence, confidence or None), each (count, R, cells) u8."""
+        host = (lambda a: a[:count].copy()) if self.on_host else (lambda a: a.to_numpy()[:count])  # noqa: E731
+        return host(self.state), host(self.competence), host(self.confidence) if self.with_confidence else None
+
+
 @ti.data_oriented
 class WorldsDevice:
     """All agents of W worlds in Taichi fields; `step(tick)` advances every running world by one tick."""
@@ -84,6 +114,7 @@ class WorldsDevice:
         self.world_stats = ti.field(ti.i64, (W, K.N_WORLD_STATS))
         self.reliability = ti.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
 
+        self.ring: FrameRing | None = None
         self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
         self.tile_ring.from_numpy(tile_ring.astype(np.int32))
         self.tile_zone.from_numpy(tile_zone.astype(np.int32))
@@ -126,9 +157,11 @@ class WorldsDevice:
         W, Z, Q = self.W, self.Z, self.Q
         flat = self.stats_out
         z_end = Z * K.N_ZONE_STATS
-        w_end = z_end + K.N_WORLD_STATS
+        t_end = z_end + K.N_ZONE_STATS
+        w_end = t_end + K.N_WORLD_STATS
         r_end = w_end + K.RELIABILITY_BINS * 3
-        return {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_stats": flat[:, z_end:w_end],
+        return {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_totals": flat[:, z_end:t_end],
+                "world_stats": flat[:, t_end:w_end],
                 "reliability": flat[:, w_end:r_end].reshape(W, K.RELIABILITY_BINS, 3),
                 "kq": flat[:, r_end:].astype(np.int32), "skill": self.skill_out}
 
@@ -145,53 +178,40 @@ class WorldsDevice:
         names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
         return {n: getattr(self, n).to_numpy() for n in names}
 
-    def step(self, tick: int):
-        """Advance every running world by one tick: one launch that takes the controls and returns the statistics
-        (NumPy arrays passed as kernel arguments, so no separate upload or read-back launches)."""
-        width = self.Z * K.N_ZONE_STATS + K.N_WORLD_STATS + K.RELIABILITY_BINS * 3 + self.Q
+    # ---- recording: a ring of frames in device memory, written by the tick kernel itself, exported per chunk
+    def make_frame_ring(self, slots: int, worlds, confidence: bool):
+        """A ring of `slots` frames of the recorded `worlds` (device ndarrays, so a GPU run copies nothing per tick)."""
+        self.ring = FrameRing(slots, worlds, self.N, confidence)
+        return self.ring
+
+    def step(self, tick: int, frame_slot: int = -1):
+        """Advance every running world by one tick in one launch: the controls go in and the statistics come out
+        as kernel arguments (no separate upload or read-back launches); with `frame_slot` ≥ 0 the recorded
+        worlds' state after the tick is written into that slot of the frame ring."""
+        width = (self.Z + 1) * K.N_ZONE_STATS + K.N_WORLD_STATS + K.RELIABILITY_BINS * 3 + self.Q
         self.stats_out = np.empty((self.W, width), np.int64)  # fresh each tick: callers may keep the last ones
         self.skill_out = np.empty((self.W, self.Q), np.float32)
-        self.advance_worlds(tick, self.controls, self.stats_out, self.skill_out)
+        ring = self.ring if self.ring is not None else self.no_ring()
+        if frame_slot >= 0 and self.ring is None:
+            raise ValueError("make_frame_ring before asking for frames")
+        self.advance_worlds(tick, self.controls, self.stats_out, self.skill_out, frame_slot, ring.worlds,
+                            ring.state, ring.competence, ring.confidence, int(ring.with_confidence))
 
-    # ---- recording: a device ring buffer of frames, exported once per chunk (never a to_numpy per tick)
-    def allocate_frames(self, slots: int, worlds: np.ndarray, confidence: bool):
-        """Reserve `slots` frames of the recorded `worlds` on the device."""
-        R = len(worlds)
-        self.rec_worlds = ti.field(ti.i32, R)
-        self.rec_worlds.from_numpy(np.asarray(worlds, dtype=np.int32))
-        self.ring_state = ti.field(ti.u8, (slots, R, self.N))
-        self.ring_competence = ti.field(ti.u8, (slots, R, self.N))
-        self.ring_confidence = ti.field(ti.u8, (slots, R, self.N)) if confidence else None
-
-    def capture_frame(self, slot: int):
-        """Copy the recorded worlds' state and quantised competence into ring slot `slot`."""
-        if self.ring_confidence is None:
-            self.record_frame(slot, self.ring_state, self.ring_competence, self.ring_state, 0)
-        else:
-            self.record_frame(slot, self.ring_state, self.ring_competence, self.ring_confidence, 1)
-
-    def export_frames(self, count: int) -> tuple:
-        """The first `count` ring slots as NumPy (state, competence, confidence or None), each (count, R, N) u8."""
-        state = self.ring_state.to_numpy()[:count]
-        competence = self.ring_competence.to_numpy()[:count]
-        confidence = None if self.ring_confidence is None else self.ring_confidence.to_numpy()[:count]
-        return state, competence, confidence
-
-    @ti.kernel
-    def record_frame(self, slot: ti.i32, ring_state: ti.template(), ring_competence: ti.template(),
-                     ring_confidence: ti.template(), with_confidence: ti.i32):
-        for r, n in ti.ndrange(self.rec_worlds.shape[0], self.N):
-            w = self.rec_worlds[r]
-            ring_state[slot, r, n] = self.state[w, n]
-            ring_competence[slot, r, n] = ti.cast(ti.floor(self.competence[w, n] * 255.0 + 0.5), ti.u8)
-            if with_confidence != 0:
-                ring_confidence[slot, r, n] = ti.cast(ti.floor(self.confidence[w, n] * 255.0 + 0.5), ti.u8)
+    def no_ring(self):
+        """A one-cell stand-in ring, so the kernel's signature is the same with or without recording."""
+        if getattr(self, "_no_ring", None) is None:
+            self._no_ring = FrameRing(1, [0], 1, False)
+        return self._no_ring
 
     # ---- the tick
     @ti.kernel
     def advance_worlds(self, tick: ti.i32, controls: ti.types.ndarray(dtype=ti.i32, ndim=2),
                        stats_out: ti.types.ndarray(dtype=ti.i64, ndim=2),
-                       skill_out: ti.types.ndarray(dtype=ti.f32, ndim=2)):
+                       skill_out: ti.types.ndarray(dtype=ti.f32, ndim=2), frame_slot: ti.i32,
+                       ring_worlds: ti.types.ndarray(dtype=ti.i32, ndim=1),
+                       ring_state: ti.types.ndarray(dtype=ti.u8, ndim=3),
+                       ring_competence: ti.types.ndarray(dtype=ti.u8, ndim=3),
+                       ring_confidence: ti.types.ndarray(dtype=ti.u8, ndim=3), with_confidence: ti.i32):
         W, G, t, L, M, N = ti.static(self.W, self.G, self.t, self.L, self.M, self.N)
         Z, Q, NZ = ti.static(self.Z, self.Q, K.N_ZONE_STATS)
         for w in range(W):
@@ -256,6 +276,12 @@ class WorldsDevice:
                 stats_out[w, z * NZ + s] = self.zone_stats[w, z, s]
         for w in range(W):
             base = Z * NZ
+            for s in ti.static(range(NZ)):  # the zone statistics summed over zones: the host's per-world view
+                total = ti.i64(0)
+                for z in range(Z):
+                    total += self.zone_stats[w, z, s]
+                stats_out[w, base + s] = total
+            base += NZ
             for s in ti.static(range(K.N_WORLD_STATS)):
                 stats_out[w, base + s] = self.world_stats[w, s]
             base += K.N_WORLD_STATS
@@ -266,6 +292,16 @@ class WorldsDevice:
             for q in range(Q):
                 stats_out[w, base + q] = ti.cast(self.kq[w, q], ti.i64)
                 skill_out[w, q] = self.skill[w, q]
+
+        # record a frame: state and quantised competence (round(255·c)) of the recorded worlds
+        for r, n in ti.ndrange(ring_state.shape[1], ring_state.shape[2]):
+            if frame_slot >= 0:
+                w = ring_worlds[r]
+                ring_state[frame_slot, r, n] = self.state[w, n]
+                ring_competence[frame_slot, r, n] = ti.cast(ti.floor(self.competence[w, n] * 255.0 + 0.5), ti.u8)
+                if with_confidence != 0:
+                    ring_confidence[frame_slot, r, n] = ti.cast(ti.floor(self.confidence[w, n] * 255.0 + 0.5),
+                                                                ti.u8)
 
     @ti.func
     def near_teacher(self, w, tile) -> bool:

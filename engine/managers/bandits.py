@@ -84,7 +84,8 @@ class ThompsonManager(_Picker):
         self.alpha = 1.0 + g * (self.alpha - 1.0)
         self.beta = 1.0 + g * (self.beta - 1.0)
         self.next_round()
-        self.sample = draws.betas(self.alpha, self.beta, self.seeds, self.round, STREAM_THOMPSON_SAMPLE)
+        # only open zones can be chosen, so only they are sampled (the others' samples would be thrown away)
+        self.sample = draws.betas(self.alpha, self.beta, self.seeds, self.round, STREAM_THOMPSON_SAMPLE, obs.open)
         return top_k(self.sample, obs.open, self.k)
 
     def update(self, obs):

@@ -32,15 +32,17 @@ def uniforms(seeds, tick: int, stream: int, n_zones: int, round_: int = 0) -> np
                        np.broadcast_to(np.arange(n_zones, dtype=U32), (W, n_zones)), round_)
 
 
-def gammas(shape: np.ndarray, seeds, tick: int, stream: int, rounds: int = 16) -> np.ndarray:
-    """Gamma(shape, 1) draws for shape ≥ 1 (Marsaglia–Tsang): all entries try round 0, only rejected ones retry."""
+def gammas(shape: np.ndarray, seeds, tick: int, stream: int, where=None, rounds: int = 16) -> np.ndarray:
+    """Gamma(shape, 1) draws for shape ≥ 1 (Marsaglia–Tsang): all entries try round 0, only rejected ones retry.
+    With `where`, only those entries are drawn (the rest are NaN); each entry's draw does not depend on it."""
     W, Z = shape.shape
     keys = np.repeat(_keys(seeds, tick, stream), Z)
     zones = np.tile(np.arange(Z, dtype=U32), W)
     d = shape.ravel() - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
-    out = d.copy()  # fallback after `rounds` rejections in a row (acceptance ≥ 95 % per round: never in practice)
-    todo = np.arange(d.size)
+    out = np.full(d.size, np.nan)
+    todo = np.arange(d.size) if where is None else np.flatnonzero(where)
+    out[todo] = d[todo]  # fallback after `rounds` rejections in a row (acceptance ≥ 95 % per round: never in practice)
     for r in range(rounds):
         k, z = keys[todo], zones[todo]
         u1, u2, u3 = (uniforms_at(k, z, 3 * r + i) for i in range(3))
@@ -56,8 +58,8 @@ def gammas(shape: np.ndarray, seeds, tick: int, stream: int, rounds: int = 16) -
     return out.reshape(W, Z)
 
 
-def betas(alpha: np.ndarray, beta: np.ndarray, seeds, tick: int, stream: int) -> np.ndarray:
-    """Beta(α, β) draws (α, β ≥ 1) as X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β)."""
-    x = gammas(alpha, seeds, tick, stream)
-    y = gammas(beta, seeds, tick, stream + 1)
+def betas(alpha: np.ndarray, beta: np.ndarray, seeds, tick: int, stream: int, where=None) -> np.ndarray:
+    """Beta(α, β) draws (α, β ≥ 1) as X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β); NaN outside `where`."""
+    x = gammas(alpha, seeds, tick, stream, where)
+    y = gammas(beta, seeds, tick, stream + 1, where)
     return x / (x + y)
