@@ -158,3 +158,21 @@ def test_unwritable_out_is_a_one_line_error(tmp_path):
     r = run_cli("run", "smoke", "--out", blocker / "ep")
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_a_following_reader_sees_the_run_grow_and_end_on_its_last_tick(tmp_path):
+    proc, out = _start_long_run(tmp_path)
+    _wait_for_frames(out, 1, proc)
+    ep = Episode.open(out)
+    seen = [int(ep.frame_ticks(0).max())]
+    while proc.poll() is None:
+        if ep.refresh():
+            seen.append(int(ep.frame_ticks(0).max()))
+        time.sleep(0.05)
+    ep.refresh()
+    seen.append(int(ep.frame_ticks(0).max()))
+    assert len(set(seen)) >= 3, f"the tick count should grow while the run goes on: {seen}"
+    assert seen == sorted(seen)
+    final = Episode.open(out)
+    assert not final.partial
+    assert seen[-1] == final.manifest["ticks"] - 1 == int(final.frame_ticks(0).max())
