@@ -13,28 +13,12 @@ import pyarrow.ipc as ipc
 import pytest
 
 from replay.reader import Episode
+from scenarios.loader import load_scenario
 from tests.conftest import ROOT, run_cli
 
-LONG_SMOKE = """
-name = "long-smoke"
-[grid]
-size = 16
-tile = 2
-tau_green = 3
-[task]
-disks = 5
-max_ticks = 4000
-[layout]
-order = "prefix"
-[agents]
-c0 = 0.03
-eta_nbr = 0.1
-[curriculum]
-manager = "thompson"
-zones_per_tick = 1
-[record]
-chunk_ticks = 4
-"""
+# smoke made slow (prefix order, weak agents, one zone a tick: 500+ ticks) and flushed every 4 ticks
+LONG_SMOKE = {"layout.order": "prefix", "agents.c0": 0.03, "agents.eta_nbr": 0.1, "curriculum.manager": "thompson",
+              "curriculum.zones_per_tick": 1, "task.max_ticks": 4000, "record.chunk_ticks": 4}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +83,7 @@ def test_info_and_verify_never_import_taichi(paper_episode):
 def _start_long_run(tmp_path):
     """Start a slow recording run in a subprocess; return (process, episode folder)."""
     scenario = tmp_path / "long.toml"
-    scenario.write_text(LONG_SMOKE)
+    scenario.write_text(load_scenario("smoke", LONG_SMOKE).text)
     out = tmp_path / "ep"
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(scenario), "--out", str(out),
                              "--arch", "cpu"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
