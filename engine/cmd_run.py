@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
         if recorder is not None:
-            print(f"\nepisode: {recorder.folder}\nreplay it: gridhanoi replay {recorder.folder}")
+            print(f"\nepisode: {recorder.folder}\nreplay it: {own_command()} replay {recorder.folder}")
     if interrupted:
         return 130
     return 0 if all(w["outcome"] == "complete" for w in summary["world_results"]) else 1
@@ -91,3 +91,17 @@ def start_live_viewer(recorder):
     import subprocess
 
     return subprocess.Popen([sys.executable, "-m", "engine.cli", "replay", str(recorder.folder), "--follow"])
+
+
+def own_command() -> str:
+    """How the user can call gridhanoi again: `gridhanoi` when that is on PATH, else the path of this script."""
+    import os
+    import shutil
+
+    here = os.path.abspath(sys.argv[0])
+    on_path = shutil.which("gridhanoi")
+    if on_path and os.path.abspath(on_path) == here:
+        return "gridhanoi"
+    if os.path.basename(here) == "gridhanoi":
+        return os.path.relpath(here) if not os.path.relpath(here).startswith("..") else here
+    return "gridhanoi"
