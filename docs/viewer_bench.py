@@ -151,6 +151,8 @@ def main() -> int:
     parser.add_argument("--shot", type=Path, help="also save a screenshot of the 64×64 episode here")
     parser.add_argument("--episode", type=Path, action="append", default=[],
                         help="also measure frame times on this recorded episode (e.g. from `gridhanoi run paper`)")
+    parser.add_argument("--seek-episode", type=Path, action="append", default=[],
+                        help="also measure seek times in this recorded episode (e.g. 10,000 ticks of paper-n12)")
     args = parser.parse_args()
     n = 30 if args.quick else 120
     import platform
@@ -169,6 +171,8 @@ def main() -> int:
         bench_seek(long, n)
         for folder in args.episode:
             bench_frames(folder, f"{folder.name} (recorded)", n)
+        for folder in args.seek_episode:
+            bench_seek(folder, n)
         if args.shot:
             v = Viewer(small, tick=260, size=(1100, 690))
             v.enabled |= {"zones"}

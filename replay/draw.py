@@ -239,19 +239,22 @@ def draw_path(surface: pygame.Surface, rect: pygame.Rect, view: GridView, centre
         return
     ox, oy = view.origin(rect)
     s = view.scale(rect)
-    pts = np.empty_like(centres)
-    pts[:, 0] = ox + centres[:, 1] * s
-    pts[:, 1] = oy + centres[:, 0] * s
+
+    def to_pixels(c: np.ndarray) -> np.ndarray:
+        """(row, col) tile centres → (x, y) pixels."""
+        return np.stack([ox + c[:, 1] * s, oy + c[:, 0] * s], axis=1)
+
     surface.set_clip(rect)
-    step = max(1, len(pts) // 20000)  # a million-move path is drawn through every n-th tile: same shape
+    step = max(1, len(centres) // 20000)  # a million-move path goes through every n-th tile: same shape, 50× less
     roomy = tile * s >= 8  # below that, path lines would stripe the whole grid: show only the composed part
-    if len(pts) > 1 and roomy:
-        pygame.draw.lines(surface, (150, 150, 160), False, pts[::step].tolist(), 1)
+    if len(centres) > 1 and roomy:
+        pygame.draw.lines(surface, (150, 150, 160), False, to_pixels(centres[::step]).tolist(), 1)
     if prefix > 1:
-        pygame.draw.lines(surface, (255, 255, 255), False, pts[:prefix:step].tolist(), 2 if roomy else 1)
-    if prefix < len(pts):
+        pygame.draw.lines(surface, (255, 255, 255), False, to_pixels(centres[:prefix:step]).tolist(),
+                          2 if roomy else 1)
+    if prefix < len(centres):
         half = max(tile * s / 2, 3)
-        x, y = pts[prefix]
+        x, y = to_pixels(centres[prefix:prefix + 1])[0]
         pygame.draw.rect(surface, ACCENT, pygame.Rect(round(x - half), round(y - half), round(2 * half),
                                                       round(2 * half)), 2)
     surface.set_clip(None)

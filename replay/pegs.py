@@ -59,26 +59,44 @@ class MoveLog:
         return self.tick_of <= tick
 
     def pegs(self, tick: int, disks: int, pegs: int = 3) -> list[np.ndarray]:
-        """Return the peg stacks after the complete prefix at ``tick`` (see pegs_after)."""
+        """Return the peg stacks after the complete prefix at ``tick`` (see pegs_after).
+
+        The disk positions of the last prefix asked for are kept, so redrawing the same tick costs nothing and
+        playing forward only applies the new moves (a million-move plan would otherwise be re-read every frame)."""
         k = self.prefix(tick)
-        return pegs_after(self.disk[:k], self.dst[:k], disks, pegs)
+        last = getattr(self, "_placed", None)
+        if last is not None and last[0] == (disks, pegs) and last[1] <= k:
+            where = place_disks(last[2].copy(), self.disk[last[1]:k], self.dst[last[1]:k], disks, pegs)
+        else:
+            where = place_disks(np.zeros(disks, dtype=np.int64), self.disk[:k], self.dst[:k], disks, pegs)
+        self._placed = ((disks, pegs), k, where)
+        return stacks(where, disks, pegs)
 
 
-def pegs_after(disk: np.ndarray, dst: np.ndarray, disks: int, pegs: int = 3) -> list[np.ndarray]:
-    """Return the disks on each peg, bottom to top, after moving ``disk[i]`` to ``dst[i]`` in order.
+def place_disks(where: np.ndarray, disk, dst, disks: int, pegs: int) -> np.ndarray:
+    """Update ``where`` (the peg of each disk) by moving ``disk[i]`` to ``dst[i]`` in order; return it.
 
-    All ``disks`` disks start on peg 0 (0 = smallest). A disk ends where its last move put it, which is
-    what applying a legal sequence move by move gives; disks or pegs outside the ranges are ignored.
-    """
-    where = np.zeros(disks, dtype=np.int64)
+    A disk ends where its last move put it, which is what applying a legal sequence move by move gives;
+    disks or pegs outside the ranges are ignored."""
     disk = np.asarray(disk, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
     ok = (disk >= 0) & (disk < disks) & (dst >= 0) & (dst < pegs)
     disk, dst = disk[ok][::-1], dst[ok][::-1]
     moved, last = np.unique(disk, return_index=True)  # first in reversed order = last move of each disk
     where[moved] = dst[last]
-    order = np.arange(disks - 1, -1, -1)  # largest first: the bottom of each stack
+    return where
+
+
+def stacks(where: np.ndarray, disks: int, pegs: int) -> list[np.ndarray]:
+    """The disks on each peg, bottom (largest) to top."""
+    order = np.arange(disks - 1, -1, -1)
     return [order[where[order] == p] for p in range(pegs)]
+
+
+def pegs_after(disk: np.ndarray, dst: np.ndarray, disks: int, pegs: int = 3) -> list[np.ndarray]:
+    """Return the disks on each peg, bottom to top, after moving ``disk[i]`` to ``dst[i]`` in order, all
+    ``disks`` disks starting on peg 0 (0 = smallest)."""
+    return stacks(place_disks(np.zeros(disks, dtype=np.int64), disk, dst, disks, pegs), disks, pegs)
 
 
 def infer_disks(manifest: dict, n_moves: int, max_disk: int) -> int:

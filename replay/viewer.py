@@ -523,10 +523,18 @@ class Viewer:
                           None if post is None else post[1], caption)
         bar = D.timeline_bar(r.timeline)
         bins = max(min(bar.w // 3, data.t1 - data.t0 + 1), 1)  # bars at least 3 px wide, at most one per tick
-        density = np.histogram(data.moves.sorted_ticks, bins=bins, range=(data.t0, data.t1 + 1))[0] \
-            if len(data.moves.sorted_ticks) else None
+        density = self._move_density(data, bins)
         D.draw_timeline(surface, r.timeline, self.text, data.t0, data.t1, tick, density, data.stage_marks(),
                         "moves composed (bars), stage changes (blue) — click or drag to seek")
+
+    def _move_density(self, data, bins: int):
+        """Moves composed per timeline bar, cached: a million-move episode would otherwise re-bin every frame."""
+        key = (id(data), bins, data.t0, data.t1, len(data.moves.sorted_ticks))
+        if getattr(self, "_density_key", None) != key:
+            ticks = data.moves.sorted_ticks
+            self._density = np.histogram(ticks, bins=bins, range=(data.t0, data.t1 + 1))[0] if len(ticks) else None
+            self._density_key = key
+        return self._density
 
     def screenshot(self, path: os.PathLike | str | None = None) -> Path:
         """Render the current view to a PNG file and return its path."""
