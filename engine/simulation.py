@@ -276,10 +276,12 @@ class Simulation:
 
     def _advance_stages(self):
         """Open the next stage where the Success share of agents with a task inside R_s reaches τ_stage."""
-        zs = self.zone_stats
-        inside = self.layout.zone_ring[None, :] <= self.stage[:, None]
-        live = (zs[:, :, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=2) * inside).sum(axis=1)
-        success = (zs[:, :, K.Z_N_SUCCESS] * inside).sum(axis=1)
+        lay, rows = self.layout, np.arange(self.W)
+        # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage
+        per_ring = self.zone_stats.reshape(self.W, lay.n_rings, lay.n_sectors, -1).sum(axis=2)
+        inside = per_ring.cumsum(axis=1)[rows, self.stage]
+        live = inside[:, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=1)
+        success = inside[:, K.Z_N_SUCCESS]
         advance = (self.running & ~self.unlock_all & (self.stage < self.layout.n_rings - 1) & (live > 0)
                    & (success >= self.knobs["tau_stage"] * live))
         for w in np.nonzero(advance)[0]:

@@ -33,28 +33,30 @@ def uniforms(seeds, tick: int, stream: int, n_zones: int, round_: int = 0) -> np
 
 
 def gammas(shape: np.ndarray, seeds, tick: int, stream: int, where=None, rounds: int = 16) -> np.ndarray:
-    """Gamma(shape, 1) draws for shape ≥ 1 (Marsaglia–Tsang): all entries try round 0, only rejected ones retry.
+    """Gamma(shape, 1) draws for shape ≥ 1 (Marsaglia–Tsang): every entry tries round 0, only rejected ones retry.
     With `where`, only those entries are drawn (the rest are NaN); each entry's draw does not depend on it."""
     W, Z = shape.shape
-    keys = np.repeat(_keys(seeds, tick, stream), Z)
-    zones = np.tile(np.arange(Z, dtype=U32), W)
-    d = shape.ravel() - 1.0 / 3.0
+    todo = np.arange(shape.size) if where is None else np.flatnonzero(where)
+    keys = _keys(seeds, tick, stream)[todo // Z]
+    zones = (todo % Z).astype(U32)
+    d = shape.ravel()[todo] - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
-    out = np.full(d.size, np.nan)
-    todo = np.arange(d.size) if where is None else np.flatnonzero(where)
-    out[todo] = d[todo]  # fallback after `rounds` rejections in a row (acceptance ≥ 95 % per round: never in practice)
+    drawn = d.copy()  # fallback after `rounds` rejections in a row (acceptance ≥ 95 % per round: never in practice)
+    pending = np.arange(todo.size)
     for r in range(rounds):
-        k, z = keys[todo], zones[todo]
+        k, z = keys[pending], zones[pending]
         u1, u2, u3 = (uniforms_at(k, z, 3 * r + i) for i in range(3))
         x = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box–Muller normal
-        v = (1.0 + c[todo] * x) ** 3
-        dd = d[todo]
+        v = (1.0 + c[pending] * x) ** 3
+        dd = d[pending]
         with np.errstate(invalid="ignore", divide="ignore"):
             accept = (v > 0) & (np.log(u3) < 0.5 * x * x + dd - dd * v + dd * np.log(np.where(v > 0, v, 1.0)))
-        out[todo[accept]] = (dd * v)[accept]
-        todo = todo[~accept]
-        if todo.size == 0:
+        drawn[pending[accept]] = (dd * v)[accept]
+        pending = pending[~accept]
+        if pending.size == 0:
             break
+    out = np.full(shape.size, np.nan)
+    out[todo] = drawn
     return out.reshape(W, Z)
 
 
