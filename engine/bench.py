@@ -82,7 +82,7 @@ def paired(values) -> dict:
 # ---- the machine
 def hardware(arch: str) -> dict:
     """CPU model, cores, memory, Taichi arch and library versions."""
-    from engine.recording import hardware as cpu_model, versions
+    from engine.recording import cpu_model, gpu_name, versions
 
     mem = None
     try:
@@ -92,7 +92,8 @@ def hardware(arch: str) -> dict:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": cpu_model(), "logical_cores": os.cpu_count(), "usable_cores": usable, "memory_bytes": mem,
-            "caches": cpu_caches(), "arch": arch, "gpu": arch in ("cuda", "vulkan"), **versions()}
+            "caches": cpu_caches(), "arch": arch, "gpu": arch in ("cuda", "vulkan"),
+            "gpu_name": gpu_name() if arch == "cuda" else None, **versions()}
 
 
 def cpu_caches() -> dict:

@@ -47,7 +47,8 @@ def hardware_line(out: dict) -> str:
     """One line naming the machine and the software."""
     h = out["hardware"]
     mem = f", {h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else ""
-    return (f"{h['cpu']}, {h['usable_cores']} usable of {h['logical_cores']} logical cores{mem}; Taichi {h['taichi']} "
+    gpu = f", GPU {h['gpu_name']}" if h.get("gpu_name") else ""
+    return (f"{h['cpu']}{gpu}, {h['usable_cores']} usable of {h['logical_cores']} logical cores{mem}; Taichi {h['taichi']} "
             f"on {h['arch']}, NumPy {h['numpy']}, Python {h['python']}")
 
 

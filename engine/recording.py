@@ -35,8 +35,28 @@ def git_commit() -> str | None:
         return None
 
 
-def hardware() -> str:
-    """CPU model (and GPU when Taichi runs on one), for manifests and benchmark rows."""
+def gpu_name() -> str | None:
+    """The first NVIDIA GPU's name (nvidia-smi), or None where there is none."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def hardware(arch: str | None = None) -> str:
+    """CPU model, plus the GPU's name when Taichi runs (or `arch` says it runs) on CUDA, for manifests and rows."""
+    from engine.arch import initialised_arch
+
+    arch = arch or initialised_arch()
+    cpu = cpu_model()
+    gpu = gpu_name() if arch == "cuda" else None
+    return f"{cpu} + {gpu}" if gpu else cpu
+
+
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (else the platform's processor string)."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -108,7 +128,7 @@ class Recorder:
         """Everything needed to understand and re-simulate the episode."""
         sim, sc = self.sim, self.sim.scenario
         return {**versions(), "git_commit": git_commit(), "arch": sim.arch, "backend": sim.backend,
-                "device": hardware(), "scenario_name": sc.name, "scenario_text": sc.text, "seed": sim.seed,
+                "device": hardware(sim.arch), "scenario_name": sc.name, "scenario_text": sc.text, "seed": sim.seed,
                 "worlds": sim.W, "recorded_worlds": self.worlds.tolist(), "grid": sc.grid.size, "tile": sc.grid.tile,
                 "disks": sc.task.disks, "pegs": sc.task.pegs, "moves_total": sim.M, "frame_every": self.every,
                 "n_zones": sim.Z, "stage_radii": list(sc.curriculum.radii), "ticks": None}
