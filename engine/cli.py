@@ -23,7 +23,11 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available command registered."""
-    parser = argparse.ArgumentParser(prog="gridhanoi", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="gridhanoi",
+        description="Simulate massive multi-agent systems solving long-horizon tasks under a curriculum "
+                    "(Taichi; CPU or GPU), record episodes, replay, verify and benchmark them.",
+        epilog="Start with `gridhanoi run paper`; `gridhanoi COMMAND --help` for each command.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
