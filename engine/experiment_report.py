@@ -164,7 +164,7 @@ def write_report(folder, command: str = "") -> Path:
                          plot_ablations(cols, out / "ablations.png"),
                          plot_reliability(cols, out / "reliability.png")) if p is not None]
     seeds = int(max(cols["replicate"]) + 1) if len(cols["replicate"]) else 0
-    text = [f"# Experiment report", "",
+    text = ["# Experiment report", "",
             f"- command: `{command or meta.get('command', '')}`",
             f"- runs: {int(ran.size)} ({seeds} seeds per configuration), outcomes: {outcomes}",
             f"- hardware: {meta.get('hardware', '?')}, arch {meta.get('arch', '?')}; "

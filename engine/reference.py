@@ -129,7 +129,7 @@ class ReferenceWorlds:
 
     def _advance(self, tick: int):
         """The tick itself (DESIGN §2.4)."""
-        W, N, T, Z, P = self.W, self.N, self.T, self.Z, self.P
+        W, N, T, P = self.W, self.N, self.T, self.P
         pf, pi, ctl = self.params_f, self.params_i, self.ctl
         fw = lambda col: self._world(col, pf)  # noqa: E731  (a (W, 1) float parameter)
         iw = lambda col: self._world(col, pi)  # noqa: E731

@@ -154,7 +154,7 @@ class WorldsDevice:
 
     def stats(self) -> dict:
         """The last tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
-        W, Z, Q = self.W, self.Z, self.Q
+        W, Z = self.W, self.Z
         flat = self.stats_out
         z_end = Z * K.N_ZONE_STATS
         t_end = z_end + K.N_ZONE_STATS
