@@ -175,5 +175,4 @@ STANDARD_METRICS = pa.schema([
     pa.field("prefix", pa.int32()),          # length of the complete prefix of the plan
     pa.field("mean_nll", pa.float32()),      # mean NLL of this tick's resolved attempts (NaN: none)
     pa.field("shared_skill", pa.list_(pa.float32())),  # S[q] per task category q
-    pa.field("running", pa.bool_()),         # the world had not ended after this tick
 ])
