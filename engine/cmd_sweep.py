@@ -32,7 +32,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep; 0 when every job executed, 1 when a job crashed, 2 for bad input."""
-    from engine.sweep import load_spec, run_sweep
+    from engine.sweep import run_sweep
+    from engine.sweep_spec import load_spec
 
     out = args.out or str(Path("sweeps") / load_spec(args.spec).name)
     report = run_sweep(args.spec, out, backend=args.backend, workers=args.workers, address=args.address,

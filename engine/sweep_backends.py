@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from engine.sweep import execute_job
+from engine.sweep_worker import execute_job
 
 
 def check_backend(name: str, workers: int | None = None, address: str | None = None,
@@ -150,7 +150,7 @@ class RayPool(Capped):
         import ray
 
         from engine.errors import UsageError
-        from engine.sweep import error_line
+        from engine.sweep_worker import error_line
 
         super().__init__(workers)
         self.ray, self.arch = ray, arch

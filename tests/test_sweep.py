@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from engine.sweep import (Failure, expand, job_done, load_spec, plan_jobs, read_results, result_table,
-                          write_atomically)
+from engine.sweep_jobs import expand, plan_jobs
+from engine.sweep_results import job_done, read_results, result_table, write_atomically
+from engine.sweep_spec import load_spec
+from engine.sweep_worker import Failure
 from scenarios.errors import ScenarioError
 
 SPECS = ROOT / "tests" / "sweep_specs"
@@ -141,7 +143,7 @@ def test_backend_choices_are_checked():
 # ---------------------------------------------------------------- a job's worlds are the episodes of their seeds
 def test_job_world_equals_a_solo_run_with_its_seed(taichi_cpu):
     from engine.simulation import Simulation
-    from engine.sweep import run_configs
+    from engine.sweep_worker import run_configs
     from scenarios.loader import load_scenario_text
 
     job = plan(SPECS / "smoke-alpha.toml")[0]
