@@ -120,7 +120,7 @@ def profile(args, s: dict, err) -> int:
     from rich.table import Table
 
     os.environ["TI_KERNEL_PROFILER"] = "1"  # read by ti.init (engine/arch.py) when it is not passed explicitly
-    from engine import bench
+    from engine import bench, bench_hardware, bench_profile
     from engine.arch import init_taichi
 
     init_taichi(args.arch)
@@ -129,7 +129,7 @@ def profile(args, s: dict, err) -> int:
     for worlds, grid in ((max(s["worlds"]), None), (1, max(s["grids"]))):
         sc = bench.scenario_for(args.scenario, grid)
         err.print(f"[dim]profile:[/dim] W={worlds} G={sc.grid.size}")
-        rows = bench.profile_offloads(sc, worlds, s["ticks"], args.arch)
+        rows = bench_profile.profile_offloads(sc, worlds, s["ticks"], args.arch)
         report.append({"worlds": worlds, "grid": sc.grid.size, "ticks": s["ticks"], "tasks": rows})
         t = Table(title=f"Kernel profile, W={worlds} G={sc.grid.size}, {s['ticks']} ticks from reset")
         for col in ("task", "what", "ms/tick", "share"):
@@ -139,5 +139,5 @@ def profile(args, s: dict, err) -> int:
         console.print(t)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"source": bench.source_state(), "profile": report}, f, indent=1)
+            json.dump({"source": bench_hardware.source_state(), "profile": report}, f, indent=1)
     return 0
