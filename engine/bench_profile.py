@@ -6,9 +6,8 @@ import re
 
 from engine.bench import TAICHI_WARMUP, make_sim
 
-HOST_TASKS = (("tensor_to_ext_arr", "host readback: field.to_numpy() (per-tick statistics)"),
-              ("ext_arr_to_tensor", "host upload: field.from_numpy() (controls, active zones)"),
-              ("record_frame", "recording: frame into the ring buffer"))
+HOST_TASKS = (("tensor_to_ext_arr", "host readback: field.to_numpy()"),
+              ("ext_arr_to_tensor", "host upload: field.from_numpy()"))
 
 
 def offload_labels() -> list[str]:
@@ -17,7 +16,9 @@ def offload_labels() -> list[str]:
     from kernels.worlds import WorldsDevice
 
     lines = inspect.getsource(WorldsDevice.advance_worlds).splitlines()
-    indent = " " * (len(lines[2]) - len(lines[2].lstrip()))  # decorator, def, first statement
+    body = next(i for i, ln in enumerate(lines) if ln.rstrip().endswith("):")) + 1  # after the (multi-line) def
+    first = next(ln for ln in lines[body:] if ln.strip())
+    indent = " " * (len(first) - len(first.lstrip()))
     labels, comment, in_comment = [], "", False
     for ln in lines:
         if not ln.startswith(indent) or ln.startswith(indent + " "):
