@@ -26,8 +26,9 @@ class AuditReport:
         return not self.problems
 
 
-def world_plan(moves, world: int, n_moves: int) -> tuple[np.ndarray, list[str]]:
-    """The composed moves of one world ordered by move index, (k, 3), and any duplicate/out-of-range moves."""
+def world_plan(moves, world: int, n_moves: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """One world's composed moves ordered by move index, (k, 3), their indices, and any duplicate/out-of-range
+    problems."""
     sel = moves.filter_world(world)
     problems = []
     index = sel["move"]

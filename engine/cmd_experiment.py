@@ -160,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     command = "gridhanoi " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["experiment"] \
         else "gridhanoi experiment"
     arch = next((r.rows[0].get("arch") for r in results if r.rows and "arch" in r.rows[0]), args.arch)
-    meta = {"command": command, "wall_s": wall, "seeds": args.seeds, "arch": arch, **E.provenance()}
+    from engine.recording import provenance
+
+    meta = {"command": command, "wall_s": wall, "seeds": args.seeds, "arch": arch, **provenance()}
     rows = [{**row, **{k: meta[k] for k in ("gridhanoi_version", "git_commit", "hardware")}}
             for r in results for row in r.rows]
     E.write_parquet(folder / "results.parquet", rows, meta)

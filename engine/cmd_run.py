@@ -100,8 +100,7 @@ def own_command() -> str:
 
     here = os.path.abspath(sys.argv[0])
     on_path = shutil.which("gridhanoi")
-    if on_path and os.path.abspath(on_path) == here:
+    if os.path.basename(here) != "gridhanoi" or (on_path and os.path.abspath(on_path) == here):
         return "gridhanoi"
-    if os.path.basename(here) == "gridhanoi":
-        return os.path.relpath(here) if not os.path.relpath(here).startswith("..") else here
-    return "gridhanoi"
+    relative = os.path.relpath(here)
+    return here if relative.startswith("..") else relative

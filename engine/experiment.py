@@ -163,33 +163,6 @@ def run_batch(batch: Batch, arch: str = "auto", on_tick=None) -> BatchResult:
     return BatchResult(rows, arrays, wall)
 
 
-def provenance() -> dict:
-    """gridhanoi version, git commit and hardware, for every results row."""
-    try:
-        from engine.recording import git_commit, hardware, versions
-        version = versions().get("gridhanoi_version")
-        info = {"git_commit": git_commit(), "hardware": hardware()}
-    except ImportError:  # recording not available: fall back to what the platform says
-        import platform
-        version, info = None, {"git_commit": None, "hardware": platform.processor() or platform.machine()}
-    import os
-    info["hardware"] = f"{info['hardware']} ({os.cpu_count()} CPU cores)"
-    info["gridhanoi_version"] = version or _pyproject_version()
-    return info
-
-
-def _pyproject_version() -> str | None:
-    """The version in pyproject.toml when gridhanoi is run from a checkout without being installed."""
-    import tomllib
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    try:
-        return tomllib.loads(path.read_text())["project"]["version"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return None
-
-
 def series_table(results: list[BatchResult]) -> dict[str, np.ndarray]:
     """Long-format per-tick columns (run, tick, fields …) over every batch; runs index the results rows."""
     cols: dict[str, list[np.ndarray]] = {"run": [], "tick": []}

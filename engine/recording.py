@@ -75,6 +75,25 @@ def frame_cadence(scenario) -> int:
     return every if every > 0 else (1 if scenario.grid.size <= 128 else 16)
 
 
+def gridhanoi_version() -> str:
+    """The installed gridhanoi version, else the one in pyproject.toml of this checkout, else "unknown"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gridhanoi")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
 def versions() -> dict:
     """Versions of gridhanoi and what it runs on."""
     import sys
@@ -86,8 +105,16 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             return None
 
-    return {"gridhanoi_version": version("gridhanoi"), "python": sys.version.split()[0],
+    return {"gridhanoi_version": gridhanoi_version(), "python": sys.version.split()[0],
             "taichi": version("taichi"), "numpy": np.__version__, "pyarrow": version("pyarrow")}
+
+
+def provenance() -> dict:
+    """gridhanoi version, git commit and hardware of this machine, for every results row."""
+    import os
+
+    return {"gridhanoi_version": gridhanoi_version(), "git_commit": git_commit(),
+            "hardware": f"{hardware()} ({os.cpu_count()} CPU cores)"}
 
 
 class Recorder:

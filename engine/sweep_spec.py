@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from scenarios.errors import ScenarioError, locate
+from scenarios.loader import tomllib  # tomllib, or tomli on Python 3.10
 
 SPEC_KEYS = ("name", "description", "scenarios", "seeds", "ticks", "worlds_per_job", "set", "params")
 DEFAULT_WORLDS_PER_JOB = 64

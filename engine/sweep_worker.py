@@ -1,12 +1,11 @@
 """Running one sweep job in a worker process: its rows, its failures, the retry (engine/sweep.py)."""
 from __future__ import annotations
 
-import os
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.recording import gridhanoi_version, provenance
 from engine.sweep_jobs import Job, seed_range
 from scenarios.errors import one_line
 
@@ -47,29 +46,6 @@ def error_line(err: BaseException, limit: int = 300) -> str:
     """An exception as one short line: `Type: message`."""
     text = one_line(f"{type(err).__name__}: {err}")
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def gridhanoi_version() -> str:
-    """The installed gridhanoi version, else the one in pyproject.toml of this checkout."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("gridhanoi")
-    except metadata.PackageNotFoundError:
-        pass
-    try:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text())["project"]["version"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "unknown"
-
-
-def provenance() -> dict:
-    """Version, git commit and hardware of the machine running a job (they can differ across a cluster)."""
-    from engine.recording import git_commit, hardware
-
-    return {"gridhanoi_version": gridhanoi_version(), "git_commit": git_commit(),
-            "hardware": f"{hardware()} ({os.cpu_count()} CPU cores)"}
 
 
 def seeded_simulation(variants, seeds, arch: str):
