@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from engine.layout import DEFAULT_RADII, build_layout  # noqa: E402  (NumPy only: no Taichi)
-from engine.tasks.hanoi import hanoi_moves  # noqa: E402
+from engine.sim.layout import DEFAULT_RADII, build_layout  # noqa: E402  (NumPy only: no Taichi)
+from engine.sim.tasks.hanoi import hanoi_moves  # noqa: E402
 from replay.viewer import DEFAULT_SIZE, Viewer  # noqa: E402
 from replay.writer import EpisodeWriter  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""User-facing error types (kept apart from engine.cli so `python -m engine.cli` sees the same classes)."""
+"""User-facing error types (kept apart from engine.cli.main so `python -m engine.cli` sees the same classes)."""
 
 
 class UsageError(Exception):

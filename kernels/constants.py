@@ -1,6 +1,6 @@
 """Constants shared, bit for bit, by the Taichi kernels and the NumPy reference.
 
-Pure Python (no Taichi import), so `engine.reference` can use the very same numbers. Every float is pre-rounded to
+Pure Python (no Taichi import), so `engine.sim.reference` can use the very same numbers. Every float is pre-rounded to
 float32 here, once, so the kernel literal and the reference `np.float32` are the same value by construction.
 """
 import numpy as np

@@ -1,7 +1,7 @@
 """Float32 transcendentals and the counter-based RNG as Taichi functions.
 
 Each function is built from + − × ÷ sqrt and bit casts only, in the same operation order as its NumPy twin in
-`engine/mathref.py`, so kernel and reference agree bit for bit on the CPU (DESIGN §7). libm's log/exp would not.
+`engine/sim/mathref.py`, so kernel and reference agree bit for bit on the CPU (DESIGN §7). libm's log/exp would not.
 """
 import taichi as ti
 

@@ -2,7 +2,7 @@
 
 `WorldsDevice` owns every hot field (leading world axis W) and advances all worlds with one kernel launch per tick:
 clear the per-tick statistics → act and compose, tile by tile → neighbour learning → shared-skill update → prefix.
-The NumPy twin is `engine.reference.ReferenceWorlds`; both expose the same small interface to `engine.simulation`.
+The NumPy twin is `engine.sim.reference.ReferenceWorlds`; both expose the same small interface to `engine.sim.simulation`.
 """
 import numpy as np
 import taichi as ti
@@ -123,7 +123,7 @@ class WorldsDevice:
         m = moves.astype(np.int32)
         self.move_packed.from_numpy(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2])
 
-    # ---- host interface (shared with engine.reference.ReferenceWorlds)
+    # ---- host interface (shared with engine.sim.reference.ReferenceWorlds)
     def reset(self, seeds, params_f, params_i, alive0, c0, s0):
         """Start every world afresh: all agents Idle (or Dead), competence c0, shared skill s0."""
         W, N = self.W, self.N

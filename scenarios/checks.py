@@ -9,7 +9,7 @@ from scenarios.ascii_art import ALIVE, DEAD, check_art
 from scenarios.errors import KeyProblem, one_line
 from scenarios.schema import REQUIRED, Key
 from scenarios.spec import TABLE_SPECS
-from scenarios.tomlout import toml_value
+from scenarios.tomlvalue import toml_value
 
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
                tuple: "an array", dict: "a table"}

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from scenarios.tomlvalue import toml_value
+
 I32_MAX = 2**31 - 1  # ticks, counts and seeds live in i32 on the device
 REQUIRED = object()  # default of a field inside an array of tables that every item must give
 
@@ -211,8 +213,6 @@ BY_SECTION: dict[str, dict[str, Key]] = {s: {k.name: k for k in SCHEMA if k.sect
 
 def render_default(key: Key) -> str:
     """Return a key's default as it reads in TOML ("none" where it has none)."""
-    from scenarios.tomlout import toml_value  # tomlout imports this module
-
     if key.default is None or key.default == () and key.kind == "list[table]":
         return "none"
     if key.default is REQUIRED:

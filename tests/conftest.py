@@ -14,7 +14,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 @pytest.fixture(scope="session")
 def taichi_cpu():
     """Initialise Taichi on the CPU once for the whole test session."""
-    from engine.arch import init_taichi
+    from engine.sim.arch import init_taichi
 
     return init_taichi("cpu")
 

@@ -47,8 +47,8 @@ def test_bench_rejects_grid_that_is_not_a_multiple_of_the_tile(cli):
 
 
 def test_plain_numpy_math_is_close_to_the_exact_float32_math():
-    from engine import mathref as R
-    from engine.plain_numpy import NumpyMath as P
+    from engine.sim import mathref as R
+    from engine.bench.plain_numpy import NumpyMath as P
 
     u = R.uniform(R.agent_key(np.uint32(3), np.arange(100_000, dtype=np.uint32)), 1)
     z = (u - np.float32(0.5)) * np.float32(30)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.simulation import Simulation
-from engine.tasks.validate import frame_stewart_length
+from engine.sim.simulation import Simulation
+from engine.sim.tasks.validate import frame_stewart_length
 from kernels import constants as K
 from scenarios.loader import builtin_names, load_scenario
 from tests.conftest import run_cli

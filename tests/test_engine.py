@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.simulation import Simulation
+from engine.sim.simulation import Simulation
 from kernels import constants as K
 from scenarios.loader import load_scenario
 

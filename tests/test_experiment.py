@@ -5,8 +5,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from engine import experiment as E
-from engine.cli import main
+from engine.batch import experiment as E
+from engine.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_batches_split_by_layout_and_by_curriculum_per_manager():
 
 def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
     """λ only enters the thompson reward: under `stages` a λ step gives bit-identical runs."""
-    from engine.sensitivity import paired_effect
+    from engine.batch.sensitivity import paired_effect
 
     a = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40})
     b = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40,
@@ -97,7 +97,7 @@ def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
 
 
 def test_sensitivity_steps_are_clipped_to_each_knobs_range():
-    from engine.sensitivity import steps
+    from engine.batch.sensitivity import steps
     from scenarios.loader import load_scenario
 
     s = load_scenario("paper")
@@ -108,7 +108,7 @@ def test_sensitivity_steps_are_clipped_to_each_knobs_range():
 
 
 def test_sensitivity_markdown_shows_paired_effects_with_standard_errors():
-    from engine.sensitivity import sensitivity_markdown
+    from engine.batch.sensitivity import sensitivity_markdown
 
     n = 4
     base = np.array([100.0, 110.0, 90.0, 100.0])

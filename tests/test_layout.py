@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine.layout import (
+from engine.sim.layout import (
     build_layout,
     hilbert_order,
     random_order,
@@ -17,7 +17,7 @@ from engine.layout import (
     unlocked_cells,
     unlocked_tiles,
 )
-from engine.spatial_maps import map_from_ascii, map_from_png, mask_from_ascii, mask_from_png
+from engine.sim.spatial_maps import map_from_ascii, map_from_png, mask_from_ascii, mask_from_png
 
 ORDERS = {"spiral": spiral_order, "raster": raster_order, "hilbert": hilbert_order, "random": random_order}
 
@@ -308,7 +308,7 @@ def test_png_mask_and_map(tmp_path):
 
 
 def test_layout_modules_never_import_taichi():
-    code = "import sys, engine.layout, engine.spatial_maps, engine.tasks; sys.exit('taichi' in sys.modules)"
+    code = "import sys, engine.sim.layout, engine.sim.spatial_maps, engine.sim.tasks; sys.exit('taichi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

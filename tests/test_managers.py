@@ -206,7 +206,7 @@ def test_unknown_manager_and_bad_plugin_are_clear_errors():
 def test_user_plugin_manager_runs_in_a_simulation(taichi_cpu, monkeypatch):
     from pathlib import Path
 
-    from engine.simulation import Simulation
+    from engine.sim.simulation import Simulation
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
     scenario = load_scenario("smoke", {"curriculum.manager": "tests.plugin_manager:MyManager"})
@@ -219,7 +219,7 @@ def test_user_plugin_manager_runs_in_a_simulation(taichi_cpu, monkeypatch):
 
 
 def test_quantile_thompson_completes_smoke(taichi_cpu):
-    from engine.simulation import Simulation
+    from engine.sim.simulation import Simulation
 
     scenario = load_scenario("smoke", {"curriculum.manager": "thompson", "curriculum.reward_scaling": "quantile"})
     sim = Simulation(scenario, seed=3, worlds=2, arch="cpu").run()

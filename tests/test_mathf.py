@@ -4,7 +4,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from engine import mathref as R
+from engine.sim import mathref as R
 
 N = 200_000
 

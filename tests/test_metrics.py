@@ -1,10 +1,10 @@
-"""engine.metrics: NLL, Brier, ECE and escalation precision by hand; agreement with a real Simulation's summary."""
+"""engine.sim.metrics: NLL, Brier, ECE and escalation precision by hand; agreement with a real Simulation's summary."""
 import math
 
 import numpy as np
 import pytest
 
-from engine import metrics
+from engine.sim import metrics
 from kernels import constants as K
 
 # five resolved attempts: (p̂, y = proposal right)
@@ -76,7 +76,7 @@ def test_no_attempts_give_nan_not_zero():
 
 
 def test_world_metrics_and_time_series_agree_with_the_simulation(taichi_cpu):
-    from engine.simulation import Simulation
+    from engine.sim.simulation import Simulation
     from scenarios.loader import load_scenario
 
     sim = Simulation(load_scenario("smoke", {"curriculum.manager": "stages"}), seed=4, worlds=3, arch="cpu")

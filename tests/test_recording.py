@@ -72,7 +72,7 @@ def test_verify_resimulate_passes_on_untouched_episode(paper_episode):
 
 
 def test_info_and_verify_never_import_taichi(paper_episode):
-    code = ("import sys; sys.modules['taichi'] = None; from engine.cli import main; "
+    code = ("import sys; sys.modules['taichi'] = None; from engine.cli.main import main; "
             f"rc = main(['info', {str(paper_episode)!r}]) or main(['verify', {str(paper_episode)!r}]); "
             "assert 'taichi' not in sys.modules or sys.modules['taichi'] is None; sys.exit(rc)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import cmd_scenario
+from engine.cli import scenario as cmd_scenario
 from scenarios import (SCHEMA, ScenarioError, apply_overrides, builtin_names, frame_stewart, load_scenario,
                        load_scenario_text, n_moves, parse_override, render_key_table_markdown, scenario_hash)
 from scenarios.ascii_art import DEAD, art_rows

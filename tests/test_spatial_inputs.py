@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from engine.simulation import Simulation
+from engine.sim.simulation import Simulation
 from scenarios.loader import load_scenario, load_scenario_text
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from engine.sweep_jobs import expand, plan_jobs
-from engine.sweep_results import job_done, read_results, result_table, write_atomically
-from engine.sweep_spec import load_spec
-from engine.sweep_worker import Failure
+from engine.batch.sweep.jobs import expand, plan_jobs
+from engine.batch.sweep.results import job_done, read_results, result_table, write_atomically
+from engine.batch.sweep.spec import load_spec
+from engine.batch.sweep.worker import Failure
 from scenarios.errors import ScenarioError
 
 SPECS = ROOT / "tests" / "sweep_specs"
@@ -132,8 +132,8 @@ def read_results_file(path):
 
 
 def test_backend_choices_are_checked():
-    from engine.cli import UsageError
-    from engine.sweep_backends import check_backend
+    from engine.errors import UsageError
+    from engine.batch.sweep.backends import check_backend
 
     for kwargs in ({"address": "auto"}, {"workers": 0}, {"cpus_per_job": 4}, {"name": "dask"}):
         with pytest.raises(UsageError):
@@ -142,8 +142,8 @@ def test_backend_choices_are_checked():
 
 # ---------------------------------------------------------------- a job's worlds are the episodes of their seeds
 def test_job_world_equals_a_solo_run_with_its_seed(taichi_cpu):
-    from engine.simulation import Simulation
-    from engine.sweep_worker import run_configs
+    from engine.sim.simulation import Simulation
+    from engine.batch.sweep.worker import run_configs
     from scenarios.loader import load_scenario_text
 
     job = plan(SPECS / "smoke-alpha.toml")[0]

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.tasks import Task, check_plan, make_task, optimal_length, pegs_after
-from engine.tasks.validate import frame_stewart_length
+from engine.sim.tasks import Task, check_plan, make_task, optimal_length, pegs_after
+from engine.sim.tasks.validate import frame_stewart_length
 
 FRAME_STEWART_4 = [1, 3, 5, 9, 13, 17, 25, 33, 41, 49, 65, 81, 97, 113, 129, 161, 193, 225, 257, 289]  # DESIGN §2.1
 

@@ -6,7 +6,7 @@ generator call per world (which dominated the scheduler at 256 worlds).
 """
 import numpy as np
 
-from engine.mathref import lowbias32
+from engine.sim.mathref import lowbias32
 
 U32 = np.uint32
 

@@ -1,0 +1,392 @@
+"""The host loop: scenario → device state → ticks → outcomes (DESIGN §2.2, §2.4, §2.6).
+
+Simulation
+----------
+- `Simulation(scenario, seed=0, worlds=1, arch="auto", backend="taichi", variants=None)` steps W worlds at once.
+  World w is the episode with seed `seed + w`: its trajectory does not depend on W or on the other worlds.
+  `variants` (optional, one Scenario per world) give each world its own knobs and manager; grid, tile, task,
+  layout and faults must be the same for all worlds of one batch.
+- `step()` advances every running world by one tick; `run(max_ticks=None)` until every world has an outcome.
+- Per world outcome: "complete" (every move composed; the plan is then validated), "stalled" (no open tile can
+  still complete, or no move and no stage for `stall_ticks`), "max_ticks", or "interrupted".
+- `summary()` returns per-world figures and the batch totals as plain Python data.
+- Backends: "taichi" (kernels/, one launch per tick) or "reference" (engine/sim/reference.py, NumPy): the same
+  interface, bit-identical on the CPU.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from engine.sim.layout import build_layout
+from engine.managers import ManagerError, ZoneObservation, manager_class
+from engine.sim.params import world_params
+from engine.sim.tasks import make_task
+from kernels import constants as K
+from scenarios.errors import ScenarioError
+
+BYTES_PER_AGENT = 31 + 8  # device fields per agent (+ headroom for the reference's temporaries)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (MemAvailable), or a large number when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 50
+
+
+def check_memory(scenario, worlds: int) -> None:
+    """Refuse, before any allocation, a batch whose agent state cannot fit in memory."""
+    cells = scenario.grid.size ** 2
+    need = worlds * cells * BYTES_PER_AGENT
+    have = available_memory()
+    if need > 0.8 * have or worlds * cells >= 2 ** 31:
+        raise ScenarioError(
+            f"{scenario.source}: grid.size = {scenario.grid.size} with {worlds} world(s) needs "
+            f"{need / 2**30:.1f} GiB of agent state but {have / 2**30:.1f} GiB is available; "
+            "use a smaller grid.size or fewer --worlds")
+
+
+def batch_key(scenario) -> tuple:
+    """What worlds of one batch must share: everything the static layout and the task are built from."""
+    ag = scenario.agents
+    return (scenario.grid.size, scenario.grid.tile, scenario.task.kind, scenario.task.disks, scenario.task.pegs,
+            scenario.layout, scenario.faults, scenario.curriculum.radii, ag.c0_patches,
+            ag.c0 if ag.c0_patches is not None else None)
+
+
+def build_world_layout(scenario):
+    """The static layout (mapping, difficulty, zones, dead mask) shared by every world of a batch."""
+    from engine.sim import spatial_maps
+
+    g, lay, fl, ag = scenario.grid, scenario.layout, scenario.faults, scenario.agents
+    task = make_task(scenario.task.kind, scenario.task.disks, scenario.task.pegs)
+    base = getattr(scenario, "base_dir", None)
+    here = lambda p: os.path.join(str(base), p) if base else p  # noqa: E731
+    difficulty = None
+    if lay.difficulty_ascii:
+        difficulty = spatial_maps.map_from_ascii(lay.difficulty_ascii, g.size)
+    elif lay.difficulty != "radial":
+        difficulty = spatial_maps.map_from_png(here(lay.difficulty), g.size)
+    dead = None
+    if fl.dead_ascii:
+        dead = spatial_maps.mask_from_ascii(fl.dead_ascii, g.size)
+    if fl.dead_png:
+        png = spatial_maps.mask_from_png(here(fl.dead_png), g.size)
+        dead = png if dead is None else dead | png
+    patches = ag.c0_patches
+    layout = build_layout(
+        g.size, g.tile, task.n_moves, mapping=lay.mapping, radii=tuple(scenario.curriculum.radii),
+        sectors=lay.sectors, seed=lay.seed, difficulty_map=difficulty, dead_share=fl.dead_share, dead_mask=dead,
+        c0=ag.c0, c0_patches=None if patches is None else (patches.count, patches.radius, patches.inside,
+                                                           patches.outside))
+    far = layout.move_of_tile >= 0
+    if np.any(layout.tile_ring[far] >= layout.n_rings):
+        worst = float(layout.tile_difficulty[far].max())
+        raise ScenarioError(
+            f"{scenario.source}: curriculum.radii ends at {scenario.curriculum.radii[-1]} but the farthest task "
+            f"tile has difficulty {worst:.3f}; make the last radius ≥ {np.ceil(worst * 100) / 100:.2f}")
+    return task, layout
+
+
+class Simulation:
+    """W worlds of one scenario stepped together; see the module docstring for the contract."""
+
+    def __init__(self, scenario, seed: int = 0, worlds: int = 1, arch: str = "auto", backend: str = "taichi",
+                 variants=None, seeds=None):
+        if worlds < 1:
+            raise ScenarioError(f"--worlds must be ≥ 1, got {worlds}")
+        self.scenario = scenario
+        self.variants = list(variants) if variants is not None else [scenario] * worlds
+        if len(self.variants) != worlds:
+            raise ValueError("variants must hold one scenario per world")
+        if any(batch_key(v) != batch_key(scenario) for v in self.variants):
+            raise ValueError("worlds of one batch must share grid, task, layout, faults, stage radii and c0 map")
+        self.W, self.backend = int(worlds), backend
+        # world w is the episode with seed `seed + w`, or `seeds[w]` when given (sweeps pair seeds across knobs)
+        default = np.uint64(int(seed)) + np.arange(self.W, dtype=np.uint64)
+        self.seeds = np.asarray(seeds if seeds is not None else default, dtype=np.uint64)
+        if self.seeds.shape != (self.W,):
+            raise ValueError("seeds must hold one episode seed per world")
+        self.seed = int(self.seeds[0])
+        check_memory(scenario, worlds)
+        self.task, self.layout = build_world_layout(scenario)
+        self.M, self.Z = self.task.n_moves, self.layout.n_zones
+        self._make_managers()  # fail on a bad plugin before any allocation or JIT
+        self.arch = "numpy"
+        if backend == "taichi":
+            from engine.sim.arch import init_taichi
+            self.arch = init_taichi(arch)
+            from kernels.worlds import WorldsDevice as Device
+        elif backend == "reference":
+            from engine.sim.reference import ReferenceWorlds as Device
+        else:
+            raise ValueError(f"unknown backend {backend!r}")
+        lay = self.layout
+        self.device = Device(self.W, lay.size, lay.tile, self.Z, self.task.n_pegs, self.task.moves,
+                             lay.move_of_tile, lay.tile_ring, lay.tile_zone, lay.move_of_cell, lay.difficulty)
+        self.reset()
+        self.device.moves_table()  # JIT the move read-back now (with the rest of setup), not inside the first ticks
+
+    # ---- setup
+    def _make_managers(self):
+        """Group worlds by their whole [curriculum] section: each group gets one vectorised manager instance,
+        so every world runs with its own manager knobs."""
+        groups: dict = {}
+        for w, v in enumerate(self.variants):
+            groups.setdefault(v.curriculum, []).append(w)
+        managers = []
+        for curriculum, rows in groups.items():
+            try:
+                cls = manager_class(curriculum.manager)
+            except ManagerError as err:
+                raise ScenarioError(f"{self.scenario.source}: curriculum.manager: {err}") from None
+            rows = np.asarray(rows)
+            managers.append((rows, cls(self.variants[rows[0]].curriculum, self.seeds[rows], self.layout.zone_ring)))
+        return managers
+
+    def reset(self):
+        """Put every world back at tick 0 (managers too: fresh posteriors and random streams)."""
+        W, lay = self.W, self.layout
+        self.managers = self._make_managers()
+        N = lay.size * lay.size
+        params_f, params_i = world_params(self.variants)
+        alive0 = np.broadcast_to(lay.alive0.astype(np.uint8), (W, N))
+        c0_cells = lay.c0_map if lay.c0_map is not None else None
+        c0 = np.stack([c0_cells if c0_cells is not None else np.full(N, np.float32(v.agents.c0), np.float32)
+                       for v in self.variants])
+        s0 = np.stack([np.full(self.task.n_categories, np.float32(v.agents.s0), np.float32) for v in self.variants])
+        self.device.reset(self.seeds.astype(np.uint32), params_f, params_i, alive0, c0, s0)
+        self.knobs = {  # per-world host-side knobs as arrays, so the per-tick bookkeeping is vectorised
+            "budget": np.array([v.oracle.budget for v in self.variants], np.int64),
+            "oracle_enabled": np.array([v.oracle.enabled for v in self.variants], bool),
+            "tau_stage": np.array([v.curriculum.tau_stage for v in self.variants]),
+            "stall_ticks": np.array([v.task.stall_ticks for v in self.variants], np.int64),
+            "max_ticks": np.array([v.task.max_ticks for v in self.variants], np.int64),
+        }
+        self.tick = 0
+        n_rings = lay.n_rings
+        self.unlock_all = np.zeros(W, bool)
+        for rows, m in self.managers:
+            self.unlock_all[rows] = bool(getattr(m, "unlock_all", False))
+        self.stage = np.where(self.unlock_all, n_rings - 1, 0).astype(np.int32)
+        self.running = np.ones(W, bool)
+        self.outcome = [None] * W
+        self.end_tick = np.zeros(W, np.int64)
+        self.last_progress = np.zeros(W, np.int64)
+        self.stage_ticks = [[0] for _ in range(W)]  # tick at which each stage began
+        self.zone_stats = np.zeros((W, self.Z, K.N_ZONE_STATS), np.int64)
+        # before the first tick every task tile is open, except those waiting for their predecessor
+        first_open = lay.move_of_tile == 0 if self.scenario.layout.order == "prefix" else lay.move_of_tile >= 0
+        self.open_tiles = np.zeros((W, self.Z), np.int64)
+        np.add.at(self.open_tiles, (slice(None), lay.tile_zone[first_open]), 1)
+        self.totals = np.zeros((W, K.N_ZONE_STATS), np.int64)  # per-tick counters summed over zones and ticks
+        self.reliability = np.zeros((W, K.RELIABILITY_BINS, 3), np.int64)
+        self.world_stats = np.zeros((W, K.N_WORLD_STATS), np.int64)
+        self.oracle_calls = np.zeros(W, np.int64)
+        self.plan_check = [None] * W
+        self.wall = 0.0
+        self.agent_steps = 0
+        self.listeners = []  # callables(sim, stats) run after every tick (recorder, progress)
+        self.frame_request = None  # callable(tick) → frame-ring slot to record after this tick, or −1
+
+    # ---- one tick
+    def _oracle_flags(self):
+        """(available, up) per world: up = not in an outage; available = enabled, up and budget left."""
+        outage = any(o.start <= self.tick < o.end for o in self.scenario.faults.oracle_outage)  # batch-wide
+        up = np.full(self.W, not outage)
+        budget = self.knobs["budget"]
+        avail = self.knobs["oracle_enabled"] & up & ((budget < 0) | (self.oracle_calls < budget))
+        return avail, up
+
+    def observation(self, rows) -> ZoneObservation:
+        """The zone view a manager gets for its worlds."""
+        if len(rows) == self.W:  # one manager for the whole batch: views, not copies
+            rows = slice(None)
+        unlocked = self.layout.zone_ring[None, :] <= self.stage[rows][:, None]
+        return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
+                               unlocked=unlocked, open=unlocked & (self.open_tiles[rows] > 0),
+                               zone_stats=self.zone_stats[rows])
+
+    def _apply_faults(self):
+        """Agents scheduled to die at this tick die now (same cells in every world: a layout property)."""
+        for i, event in enumerate(self.scenario.faults.die_at):
+            if event.tick == self.tick and event.share > 0:
+                rng = np.random.default_rng([self.scenario.layout.seed, 7919, i])
+                n = self.layout.size ** 2
+                dead = np.zeros(n, bool)
+                dead[rng.choice(n, size=int(round(event.share * n)), replace=False)] = True
+                self.device.kill(np.broadcast_to(dead, (self.W, n)))
+
+    def step(self):
+        """Advance every running world by one tick and settle outcomes."""
+        if not self.running.any():
+            return
+        started = time.perf_counter()
+        self._apply_faults()
+        active = np.zeros((self.W, self.Z), bool)
+        for rows, manager in self.managers:
+            obs = self.observation(rows)
+            active[rows] = np.asarray(manager.choose(obs), dtype=bool) & obs.open
+        active &= self.running[:, None]
+        avail, up = self._oracle_flags()
+        ctl = np.stack([self.running, self.stage, avail, up], axis=1).astype(np.int32)
+        self.device.set_controls(ctl, active)
+        self.device.step(self.tick, self.frame_request(self.tick) if self.frame_request else -1)
+        stats = self.device.stats()
+        self._absorb(stats)
+        self.active = active
+        for rows, manager in self.managers:
+            manager.update(self.observation(rows))
+        self._advance_stages()
+        self._settle_outcomes()
+        for listener in self.listeners:
+            listener(self, stats)
+        self.wall += time.perf_counter() - started
+        self.tick += 1
+
+    def _absorb(self, stats):
+        """Fold this tick's statistics into the running totals. The kernel leaves the rows of ended worlds at
+        zero, so the per-tick counters are summed unmasked; the latest per-zone view is kept per running world."""
+        run = self.running
+        zs = stats["zone_stats"]
+        per_world = stats["world_totals"]
+        self.agent_steps += int(per_world[:, K.Z_N_IDLE:K.Z_N_DEAD].sum())
+        self.totals += per_world
+        self.reliability += stats["reliability"]
+        self.oracle_calls += per_world[:, K.Z_ESCALATED]
+        if run.all():
+            self.zone_stats = zs
+            self.open_tiles = zs[:, :, K.Z_OPEN_TILES]
+        else:
+            self.zone_stats[run] = zs[run]
+            self.open_tiles[run] = zs[run, :, K.Z_OPEN_TILES]
+        moved = stats["world_stats"][:, K.W_MOVES_DONE] > self.world_stats[:, K.W_MOVES_DONE]
+        self.last_progress[run & moved] = self.tick
+        self.world_stats = stats["world_stats"].copy()
+        self.skill = stats["skill"]
+        self.last_stats = stats
+
+    def _advance_stages(self):
+        """Open the next stage where the Success share of agents with a task inside R_s reaches τ_stage."""
+        lay, rows = self.layout, np.arange(self.W)
+        # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage
+        per_ring = self.zone_stats.reshape(self.W, lay.n_rings, lay.n_sectors, -1).sum(axis=2)
+        inside = per_ring.cumsum(axis=1)[rows, self.stage]
+        live = inside[:, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=1)
+        success = inside[:, K.Z_N_SUCCESS]
+        advance = (self.running & ~self.unlock_all & (self.stage < self.layout.n_rings - 1) & (live > 0)
+                   & (success >= self.knobs["tau_stage"] * live))
+        for w in np.nonzero(advance)[0]:
+            self.stage_ticks[w].append(self.tick + 1)
+        self.stage[advance] += 1
+        self.last_progress[advance] = self.tick
+
+    def _settle_outcomes(self):
+        """Give an outcome to worlds that completed, stalled or reached max_ticks (first matching rule wins)."""
+        done = self.world_stats[:, K.W_MOVES_DONE] >= self.M
+        stuck = self.zone_stats[:, :, K.Z_COMPLETABLE].sum(axis=1) == 0
+        idle = self.tick - self.last_progress >= self.knobs["stall_ticks"]
+        capped = self.tick + 1 >= self.knobs["max_ticks"]
+        ending = self.running & (done | stuck | idle | capped)
+        if not ending.any():
+            return
+        for w in np.nonzero(ending)[0]:
+            self.outcome[w] = "complete" if done[w] else "stalled" if (stuck[w] or idle[w]) else "max_ticks"
+        self.running[ending] = False
+        self.end_tick[ending] = self.tick + 1
+        if done[ending].any():
+            self._validate_plans()
+
+    def _validate_plans(self):
+        """Check each newly completed world's composed plan with the task's independent validator."""
+        _, composed = self.device.moves_table()
+        for w, o in enumerate(self.outcome):
+            if o == "complete" and self.plan_check[w] is None:
+                self.plan_check[w] = self.task.validate(unpack_moves(composed[w]))
+
+    # ---- whole runs
+    def run(self, max_ticks: int | None = None):
+        """Step until every world has an outcome (or `max_ticks` more ticks); Ctrl-C marks them interrupted."""
+        limit = None if max_ticks is None else self.tick + max_ticks
+        try:
+            while self.running.any() and (limit is None or self.tick < limit):
+                self.step()
+        except KeyboardInterrupt:
+            self.interrupt()
+            raise
+        return self
+
+    def capture_frame(self, slot: int):
+        """Record the current state into a frame-ring slot without advancing (one launch, every world paused)."""
+        paused = np.zeros((self.W, K.N_CTL), np.int32)
+        paused[:, K.C_STAGE] = self.stage
+        self.device.set_controls(paused, np.zeros((self.W, self.Z), bool))
+        self.device.step(self.tick, slot)
+
+    def interrupt(self):
+        """Mark every running world interrupted."""
+        for w in np.nonzero(self.running)[0]:
+            self.outcome[w] = "interrupted"
+            self.end_tick[w] = self.tick
+        self.running[:] = False
+
+    def composed_plan(self, world: int) -> np.ndarray:
+        """The composed moves of one world as (M, 3) disk, src, dst (−1 rows for moves not composed)."""
+        _, composed = self.device.moves_table()
+        return unpack_moves(composed[world])
+
+    def summary(self) -> dict:
+        """Per-world results and batch totals as plain Python data (deterministic apart from `timing`)."""
+        worlds = []
+        for w in range(self.W):
+            v = self.variants[w]
+            t = self.totals[w]
+            resolved = int(t[K.Z_RESOLVED])
+            calls = int(self.oracle_calls[w])
+            check = self.plan_check[w]
+            worlds.append({
+                "world": w, "seed": int(self.seeds[w]), "manager": v.curriculum.manager,
+                "outcome": self.outcome[w] or "running", "ticks": int(self.end_tick[w] or self.tick),
+                "moves_complete": int(self.world_stats[w, K.W_MOVES_DONE]), "moves_total": self.M,
+                "prefix": int(self.world_stats[w, K.W_PREFIX]), "stage": int(self.stage[w]),
+                "stage_ticks": list(map(int, self.stage_ticks[w])),
+                "attempts": resolved, "correct": int(t[K.Z_CORRECT]),
+                "wrong_attempts": resolved - int(t[K.Z_CORRECT]), "oracle_calls": calls,
+                "escalations_wrong": int(t[K.Z_ESCALATED_WRONG]), "adoptions": int(t[K.Z_ADOPTED]),
+                "cost": resolved * v.oracle.attempt_cost + calls * v.oracle.cost,
+                "mean_nll": float(t[K.Z_NLL_FX]) / K.FX_SCALE / max(resolved, 1),
+                "plan_valid": None if check is None else bool(check.ok),
+                "plan_error": None if check is None or check.ok else check.reason,
+                "stalled_moves": self.stalled_moves(w) if self.outcome[w] == "stalled" else [],
+            })
+        return {"scenario": self.scenario.name, "seed": self.seed, "worlds": self.W, "arch": self.arch,
+                "backend": self.backend, "moves_total": self.M, "world_results": worlds,
+                "timing": {"wall_s": self.wall, "agent_steps": self.agent_steps,
+                           "agent_steps_per_s": self.agent_steps / self.wall if self.wall > 0 else 0.0}}
+
+    def stalled_moves(self, world: int, limit: int = 20) -> list[int]:
+        """Moves that can no longer complete in a stalled world (tile has fewer than τ_green live agents)."""
+        complete_tick, _ = self.device.moves_table()
+        lay = self.layout
+        alive = self.device.alive_mask()[world]
+        live_per_tile = np.bincount(lay.tile_of_cell, weights=alive, minlength=lay.lattice ** 2)
+        tau = self.variants[world].grid.tau_green
+        moves = [int(m) for m in np.nonzero(complete_tick[world] < 0)[0]
+                 if live_per_tile[lay.tile_of_move[m]] < tau]
+        return moves[:limit]
+
+
+def unpack_moves(packed: np.ndarray) -> np.ndarray:
+    """Packed moves (disk·16 + src·4 + dst, −1 none) → (M, 3) int32 disk, src, dst (−1 rows stay −1)."""
+    packed = np.asarray(packed, dtype=np.int64)
+    out = np.stack([packed >> 4, (packed >> 2) & 3, packed & 3], axis=1).astype(np.int32)
+    out[packed < 0] = -1
+    return out
