@@ -173,6 +173,24 @@ SCHEMA: tuple[Key, ...] = (
     _k("oracle", "cost", "float", 20.0, "cost of one oracle call", lo=0.0),
     _k("oracle", "attempt_cost", "float", 1.0, "cost of one SLM attempt", lo=0.0),
     _k("oracle", "budget", "int", -1, "oracle calls allowed per world", lo=-1, range_doc="−1 (unlimited) | ≥ 0"),
+    # [consensus] (DESIGN §2.8); left out of the effective text while every key has its default, so verified
+    # scenarios keep the text and hash they had before the section existed
+    _k("consensus", "feedback", "str", "verified",
+       "verified: every proposal is checked (the paper); consensus: tiles vote and wrong moves can enter the plan",
+       choices=("verified", "consensus")),
+    _unit("consensus", "tau_commit", 0.7, "an attempt votes when its confidence p̂ ≥ tau_commit, else it abstains",
+          hi_open=True),
+    _k("consensus", "k_ahead", "int", 2, "a tile decides answer c once its votes lead every other answer by k",
+       lo=1, hi=1000),
+    _k("consensus", "w_oracle", "int", 1, "votes that one oracle answer casts", lo=0, hi=1000),
+    _unit("consensus", "red_flag", 0.0, "probability that a wrong proposal is red-flagged (discarded, no vote)"),
+    _k("consensus", "learn", "str", "self", "self: composed tiles and the leader's votes teach; oracle: only oracle "
+       "answers teach", choices=("self", "oracle")),
+    _k("consensus", "audit", "str", "off", "confidence: one oracle call checks a decision whose voters' mean p̂ < "
+       "tau_audit; contested: one whose runner-up has votes", choices=("off", "confidence", "contested")),
+    _unit("consensus", "tau_audit", 0.85, "mean p̂ of the leader's voters below which audit = confidence checks"),
+    _k("consensus", "nll_source", "str", "leader", "label of the NLL managers see: agreement with the tile's leader "
+       "or the oracle's answer", choices=("leader", "oracle")),
     # [curriculum]
     _k("curriculum", "manager", "str", "stages", "curriculum manager that picks the active zones",
        choices=MANAGERS, pattern=r"^[\w.]+:\w+$", pattern_doc="package.module:Class"),
@@ -209,6 +227,9 @@ SCHEMA: tuple[Key, ...] = (
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.section for k in SCHEMA if k.section))
 TOP_LEVEL: dict[str, Key] = {k.name: k for k in SCHEMA if not k.section}
 BY_SECTION: dict[str, dict[str, Key]] = {s: {k.name: k for k in SCHEMA if k.section == s} for s in SECTIONS}
+# Sections written to the effective text only when some key differs from its default: adding such a section does not
+# change the text (nor the hash) of any scenario written before it existed.
+OMITTED_AT_DEFAULTS: tuple[str, ...] = ("consensus",)
 
 
 def render_default(key: Key) -> str:

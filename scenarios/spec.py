@@ -105,6 +105,21 @@ class OracleSpec:
 
 
 @dataclass(frozen=True)
+class ConsensusSpec:
+    """[consensus]: verified feedback (the paper) or first-to-ahead-by-k voting where errors can enter the plan."""
+
+    feedback: str
+    tau_commit: float
+    k_ahead: int
+    w_oracle: int
+    red_flag: float
+    learn: str
+    audit: str
+    tau_audit: float
+    nll_source: str
+
+
+@dataclass(frozen=True)
 class CurriculumSpec:
     """[curriculum]: the manager, its stages and its reward."""
 
@@ -153,6 +168,7 @@ class Scenario:
     layout: LayoutSpec
     agents: AgentsSpec
     oracle: OracleSpec
+    consensus: ConsensusSpec
     curriculum: CurriculumSpec
     faults: FaultsSpec
     record: RecordSpec
@@ -163,5 +179,6 @@ class Scenario:
 
 
 SECTION_SPECS = {"grid": GridSpec, "task": TaskSpec, "layout": LayoutSpec, "agents": AgentsSpec,
-                 "oracle": OracleSpec, "curriculum": CurriculumSpec, "faults": FaultsSpec, "record": RecordSpec}
+                 "oracle": OracleSpec, "consensus": ConsensusSpec,
+                 "curriculum": CurriculumSpec, "faults": FaultsSpec, "record": RecordSpec}
 TABLE_SPECS = {"agents.c0_patches": PatchSpec, "faults.die_at": DieAtSpec, "faults.oracle_outage": OutageSpec}

@@ -5,7 +5,7 @@ writer dependency is needed; tomllib reads back exactly what it writes.
 """
 from __future__ import annotations
 
-from scenarios.schema import KINDS, REQUIRED, SCHEMA, Key
+from scenarios.schema import BY_SECTION, KINDS, OMITTED_AT_DEFAULTS, REQUIRED, SCHEMA, Key
 from scenarios.tomlvalue import toml_value
 
 
@@ -26,12 +26,25 @@ def _example(key: Key) -> dict[str, object]:
     return {f.name: f.default if f.default is not REQUIRED else examples[f.name] for f in key.fields}
 
 
+def _at_defaults(scenario, section: str) -> bool:
+    """Return whether every key of a section holds its default."""
+    spec = getattr(scenario, section)
+    return all(getattr(spec, key.field_name) == key.default for key in BY_SECTION[section].values())
+
+
 def scenario_to_toml(scenario, comments: bool = False, header: tuple[str, ...] = ()) -> str:
-    """Return the scenario as TOML listing every key; comments=True adds a comment line per key."""
+    """Return the scenario as TOML listing every key; comments=True adds a comment line per key.
+
+    Without comments, a section of OMITTED_AT_DEFAULTS whose keys all hold their defaults is left out: loading the
+    text gives the same scenario, and scenarios written before that section existed keep their text and hash.
+    """
     out: list[str] = [f"# {line}".rstrip() for line in header]
     tables: list[str] = []  # [[section.key]] blocks go after the section's plain keys
     section = None
+    omitted = set() if comments else {name for name in OMITTED_AT_DEFAULTS if _at_defaults(scenario, name)}
     for key in SCHEMA:
+        if key.section in omitted:
+            continue
         if key.section != section:
             section = key.section
             out.extend(tables)
