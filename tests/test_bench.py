@@ -56,3 +56,17 @@ def test_plain_numpy_math_is_close_to_the_exact_float32_math():
     assert np.abs(P.logit(u) - R.logit(u)).max() < 1e-5
     assert np.abs(P.sigmoid(z) - R.sigmoid(z)).max() < 1e-6
     assert np.abs(P.inverse_normal(u) - R.inverse_normal(u)).max() < 1e-4
+
+
+def test_bench_profile_names_every_loop_of_the_tick(cli, tmp_path):
+    out_json = tmp_path / "profile.json"
+    r = cli("bench", "--profile", "--scenario", "smoke", "--worlds", "2", "--grids", "16", "--ticks", "2",
+            "--arch", "cpu", "--json", out_json)
+    assert r.returncode == 0, r.stderr
+    profile = json.loads(out_json.read_text())["profile"]
+    assert [(p["worlds"], p["grid"]) for p in profile] == [(2, 16), (1, 16)]
+    for p in profile:
+        tasks = [t for t in p["tasks"] if "advance_worlds" in t["task"]]
+        loops = [t for t in tasks if t["task"].endswith(("range_for", "struct_for"))]
+        assert loops and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
+        assert abs(sum(t["share"] for t in p["tasks"]) - 1) < 1e-6

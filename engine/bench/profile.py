@@ -1,35 +1,79 @@
-"""Where the kernel's time goes (`gridhanoi bench --profile`): Taichi's kernel profiler, per offloaded loop."""
+"""Where the kernel's time goes (`gridhanoi bench --profile`): Taichi's kernel profiler, per offloaded loop.
+
+Taichi offloads each top-level loop of a kernel (after inlining its @ti.func calls) as one task, and runs the scalar
+code between loops, including non-constant loop bounds, as *serial* tasks. The profiler names tasks only by kernel
+and index, so the loops are named from the source: the kernel body is parsed, calls to @ti.func methods at its top
+level are followed (a phase function's top-level loops are the kernel's), and the n-th loop task gets the n-th loop
+found. When the counts disagree the tasks keep their bare names rather than wrong ones.
+"""
 from __future__ import annotations
 
+import ast
 import inspect
 import re
+import textwrap
 
 from engine.bench.suite import TAICHI_WARMUP, make_sim
 
 HOST_TASKS = (("tensor_to_ext_arr", "host readback: field.to_numpy()"),
               ("ext_arr_to_tensor", "host upload: field.from_numpy()"))
+LOOP_TASKS = ("range_for", "struct_for", "mesh_for")  # task kinds that come from a top-level loop
+TASK_NAME = re.compile(r"^(?P<kernel>.+)_c\d+_\d+_kernel_(?P<index>\d+)_(?P<kind>[a-z_]+)$")
+
+
+def source_of(func) -> tuple[list[str], ast.FunctionDef]:
+    """Dedented source lines and the parsed definition of a (Taichi-wrapped) function."""
+    text = textwrap.dedent(inspect.getsource(inspect.unwrap(func)))
+    return text.splitlines(), ast.parse(text).body[0]
+
+
+def comment_above(lines: list[str], lineno: int) -> str:
+    """First words of the comment block right above line `lineno` (1-based), or ''."""
+    i = lineno - 2
+    block = []
+    while i >= 0 and lines[i].strip().startswith("#"):
+        block.insert(0, lines[i].strip().lstrip("# "))
+        i -= 1
+    return re.split(r"[:(,.;]", block[0])[0].strip() if block else ""
+
+
+def loop_labels(cls, func, phase: str = "", depth: int = 0) -> list[str]:
+    """The top-level loops of kernel `func` in source order, each named by its phase, comment and header."""
+    lines, tree = source_of(func)
+    labels, last = [], phase
+    for stmt in tree.body:
+        if isinstance(stmt, ast.For):
+            head = f"for {ast.unparse(stmt.target).strip('()')} in {ast.unparse(stmt.iter)}"
+            last = comment_above(lines, stmt.lineno) or last  # a loop without a comment continues the one above
+            labels.append(f"{last}: {head}" if last else head)
+        elif (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+              and isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name)
+              and stmt.value.func.value.id == "self" and depth < 4):
+            callee = getattr(cls, stmt.value.func.attr, None)
+            if callee is not None and getattr(callee, "_is_taichi_function", False):
+                labels += loop_labels(cls, callee, stmt.value.func.attr, depth + 1)  # inlined: its loops are ours
+    return labels
 
 
 def offload_labels() -> list[str]:
-    """The top-level loops of `advance_worlds` in source order, each named by its block comment and header."""
-    # Taichi offloads each top-level loop as one task; a label is the first words of the comment above it
+    """The top-level loops of the tick kernel `advance_worlds`, phase functions followed."""
     from kernels.worlds import WorldsDevice
 
-    lines = inspect.getsource(WorldsDevice.advance_worlds).splitlines()
-    body = next(i for i, ln in enumerate(lines) if ln.rstrip().endswith("):")) + 1  # after the (multi-line) def
-    first = next(ln for ln in lines[body:] if ln.strip())
-    indent = " " * (len(first) - len(first.lstrip()))
-    labels, comment, in_comment = [], "", False
-    for ln in lines:
-        if not ln.startswith(indent) or ln.startswith(indent + " "):
-            continue  # only the kernel body's top level
-        text = ln.strip()
-        if text.startswith("#") and not in_comment:
-            comment = re.split(r"[:(,.;]", text.lstrip("# "))[0].strip()
-        elif text.startswith("for "):
-            labels.append(f"{comment}: {text}" if comment else text)
-        in_comment = text.startswith("#")
-    return labels
+    return loop_labels(WorldsDevice, WorldsDevice.advance_worlds)
+
+
+def name_tasks(names: list[str], kernel: str, labels: list[str]) -> dict[str, str]:
+    """What each profiled task of `kernel` is: the n-th loop task gets the n-th loop label when the counts agree."""
+    tasks = sorted({(int(m["index"]), m["kind"], n) for n in names
+                    if (m := TASK_NAME.match(n)) and m["kernel"] == kernel})
+    loops = [n for _, kind, n in tasks if kind in LOOP_TASKS]
+    named = dict(zip(loops, labels)) if len(loops) == len(labels) else {
+        n: f"(unnamed: {len(loops)} loop tasks, {len(labels)} loops in the source)" for n in loops}
+    for _, kind, n in tasks:
+        if kind == "serial":
+            named[n] = "serial code between loops (scalars, loop bounds)"
+        named.setdefault(n, f"{kind} task")
+    return named
 
 
 def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu") -> list[dict]:
@@ -54,14 +98,11 @@ def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu") -> li
     totals: dict[str, list] = {}
     for rec in prog.get_kernel_profiler_records():
         totals.setdefault(rec.name, []).append(rec.kernel_time)
-    labels = offload_labels()
+    named = name_tasks(list(totals), "advance_worlds", offload_labels())
     grand = sum(sum(v) for v in totals.values())
     rows = []
     for name, times in totals.items():
-        label = next((text for prefix, text in HOST_TASKS if name.startswith(prefix)), "")
-        if name.startswith("advance_worlds_"):
-            idx = int(name.rsplit("_kernel_", 1)[1].split("_")[0])
-            label = labels[idx] if idx < len(labels) else ""
+        label = next((text for prefix, text in HOST_TASKS if name.startswith(prefix)), named.get(name, ""))
         rows.append({"task": name, "loop": label, "ms_per_tick": sum(times) / ticks,
                      "share": sum(times) / grand, "launches": len(times)})
     return sorted(rows, key=lambda r: -r["ms_per_tick"])
