@@ -70,3 +70,19 @@ def test_bench_profile_names_every_loop_of_the_tick(cli, tmp_path):
         loops = [t for t in tasks if t["task"].endswith(("range_for", "struct_for"))]
         assert loops and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
         assert abs(sum(t["share"] for t in p["tasks"]) - 1) < 1e-6
+
+
+def test_viewer_bench_measures_a_synthetic_episode(tmp_path):
+    from engine.bench.viewer import frame_times, headless, seek_times
+
+    headless()
+    import pygame
+
+    from engine.bench.synthetic_episode import synthetic_episode
+    from replay.viewer import Viewer
+
+    v = Viewer(synthetic_episode(tmp_path / "ep", 16, 2, 5, 40, 1), size=(640, 400))
+    ticks = v.data().frame_ticks
+    assert len(ticks) == 40
+    assert all(t > 0 for t in frame_times(v, ticks[::10], pygame.Surface((640, 400))))
+    assert all(t > 0 for t in seek_times(v, ticks[::10]))
