@@ -72,3 +72,17 @@ def test_missing_gpu_is_a_clear_error_not_a_crash():
         assert "cuda" in r.stderr and "Traceback" not in r.stderr
     else:  # a machine with CUDA: it simply runs
         assert r.returncode in (0, 1)
+
+
+def test_every_command_module_registers_and_a_missing_one_fails_loudly(monkeypatch):
+    import argparse
+
+    from engine.cli import main as cli_main
+
+    parser = cli_main.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == sorted(m.rsplit(".", 1)[1] for m in cli_main.COMMAND_MODULES)
+    # a command module lost in packaging is an error, not a command that silently vanishes from --help
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", cli_main.COMMAND_MODULES + ("engine.cli.no_such_command",))
+    with pytest.raises(ModuleNotFoundError, match="no_such_command"):
+        cli_main.build_parser()

@@ -30,29 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with `gridhanoi run paper`; `gridhanoi COMMAND --help` for each command.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # a command not built yet
-                continue
-            raise
-        module.register(sub)
+    for name in COMMAND_MODULES:  # every command ships with gridhanoi: a missing one is a packaging error, raised
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def user_error_types() -> tuple:
     """Exception types that mean "the user gave bad input" (exit 2, one line)."""
     from engine.sim.arch import ArchError
+    from replay.reader import EpisodeError
     from scenarios.errors import ScenarioError
 
-    types = [UsageError, ScenarioError, ArchError]
-    try:
-        from replay.reader import EpisodeError
-        types.append(EpisodeError)
-    except ImportError:
-        pass
-    return tuple(types)
+    return (UsageError, ScenarioError, ArchError, EpisodeError)
 
 
 def main(argv=None) -> int:

@@ -44,12 +44,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The driver's imports; the others are re-exported, so `from engine.batch.sweep.driver import …` works as before the split.
-from engine.batch.sweep.jobs import Config, Job, expand, plan_jobs  # noqa: F401
-from engine.batch.sweep.results import job_done, read_results, result_table, write_atomically  # noqa: F401
-from engine.batch.sweep.spec import Spec, load_spec  # noqa: F401
-from engine.batch.sweep.worker import (Failure, JobResult, error_line, execute_job, gridhanoi_version,  # noqa: F401
-                                 job_failures, run_configs)
+from engine.batch.sweep.jobs import Job, expand, plan_jobs
+from engine.batch.sweep.results import job_done, result_table, write_atomically
+from engine.batch.sweep.spec import load_spec
+from engine.batch.sweep.worker import Failure, JobResult, error_line, gridhanoi_version, job_failures
 
 
 # ---------------------------------------------------------------- the driver
