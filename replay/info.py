@@ -24,6 +24,7 @@ def episode_info(folder: os.PathLike | str) -> dict:
     """Return a JSON-ready summary of an episode; raise EpisodeError when it cannot be read."""
     ep = Episode.open(folder)
     m = ep.manifest
+    problems = ep.file_problems()
     metric_ticks = ep.metrics(["tick"]) if "tick" in ep.metrics_schema.names else None
     ticks = [int(t.max()) for t in (ep.frame_ticks(w) for w in ep.worlds()) if len(t)]
     if metric_ticks is not None and metric_ticks.num_rows:
@@ -31,7 +32,8 @@ def episode_info(folder: os.PathLike | str) -> dict:
     return {
         "folder": str(folder),
         "format_version": m.get("format_version"),
-        "status": "partial" if ep.partial else ep.status,
+        "status": episode_status(ep, problems),
+        "problems": problems,
         "manifest_status": ep.status,
         "scenario": _scenario_name(m),
         "seed": m.get("seed"),
@@ -50,6 +52,14 @@ def episode_info(folder: os.PathLike | str) -> dict:
         "finished_at": m.get("finished_at"),
         "error": m.get("error"),
     }
+
+
+def episode_status(ep: Episode, problems: list[str]) -> str:
+    """Return one status: damaged when the files break the manifest's claims, partial while the manifest says
+    running (its writer was killed or is still going), else the manifest's (complete, interrupted, error)."""
+    if problems:
+        return "damaged"
+    return "partial" if ep.status == "running" else ep.status
 
 
 def _size(nbytes: int) -> str:
@@ -71,8 +81,11 @@ def format_info(d: dict) -> str:
     """Return an episode summary from episode_info as aligned text lines."""
     status = d["status"]
     if status == "partial":
-        status += f" (writer did not finish; manifest says {d['manifest_status']}"
-        status += f", {d['dropped_batches']} truncated batch(es) dropped)" if d["dropped_batches"] else ")"
+        status += " (writer did not finish: the manifest says running"
+        status += f"; {d['dropped_batches']} truncated batch(es) dropped)" if d["dropped_batches"] else ")"
+    elif status == "damaged":
+        more = f" (+{len(d['problems']) - 1} more; run `gridhanoi verify`)" if len(d["problems"]) > 1 else ""
+        status += f" (manifest says {d['manifest_status']}, but {d['problems'][0]}{more})"
     rows = [
         ("episode", d["folder"]),
         ("status", status),

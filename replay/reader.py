@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from replay import schema as S
-from replay.schema import EpisodeError
+from replay.ipc_sizes import HeaderError, declared
+from replay.schema import EpisodeDamaged, EpisodeError
 
 
 def _newer(version: int) -> EpisodeError:
@@ -21,12 +22,58 @@ def _newer(version: int) -> EpisodeError:
                         f"upgrade gridhanoi")
 
 
+def _one_line(exc: BaseException) -> str:
+    """Return an exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# What a decoding failure of Arrow content looks like: pyarrow's own errors (ArrowInvalid, the OSError of a
+# failed zstd frame, ArrowMemoryError for an absurd size), plus the KeyError/TypeError/IndexError of a schema
+# that lacks or mistypes a column the reader needs.
+DECODE_ERRORS = (pa.ArrowException, OSError, MemoryError, ValueError, KeyError, TypeError, IndexError)
+
+
+def _row_bytes(schema: pa.Schema) -> int:
+    """Return an upper bound on the decoded bytes of one row of ``schema`` (validity bits included)."""
+    total = 0
+    for field in schema:
+        t = field.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            total += 8 + 8 * MAX_LIST_ITEMS
+        elif pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t):
+            total += 8 + MAX_TEXT_BYTES
+        else:
+            try:
+                total += max(1, t.bit_width // 8) + 1
+            except ValueError:  # a nested type this format never writes
+                total += 8 + MAX_TEXT_BYTES
+    return total + 16
+
+
+MAX_LIST_ITEMS = 256  # longest list value a metrics column holds (shared skill per task category)
+MAX_TEXT_BYTES = 4096
+
+
+def available_bytes() -> int:
+    """Return the memory available to this process (MemAvailable), or 1 TiB where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 40
+
+
 class ArrowLog:
     """One Arrow IPC file of an episode, read as the stream that follows its 8-byte magic.
 
     The file is memory-mapped and its messages are located without decoding them, so a file whose footer
     never got written (killed writer) reads like a closed one; a truncated last message is dropped and
-    counted in ``dropped``. ``complete`` tells whether the footer is there.
+    counted in ``dropped``. ``complete`` tells whether the footer is there. Content that cannot be what a
+    writer wrote (a header declaring more than the schema allows, a failed decode) is kept in ``damage``
+    and raised as EpisodeError naming the file when the rows are read.
     """
 
     def __init__(self, path: Path, empty_schema: pa.Schema):
@@ -40,6 +87,8 @@ class ArrowLog:
         self.schema = self.empty_schema
         self.complete = False
         self.dropped = 0
+        self.damage: str | None = None
+        self.footer_batches: int | None = None
         self.messages: list[ipc.Message] = []
         self._buf: pa.Buffer | None = None
         self._end = 0
@@ -48,15 +97,17 @@ class ArrowLog:
         except FileNotFoundError:
             self.nbytes = -1
             return
+        except OSError as exc:
+            raise EpisodeError(f"cannot read {self.path}: {_one_line(exc)}") from None
         if self.nbytes == 0:
             return
         try:
             buf = pa.memory_map(str(self.path)).read_buffer()
-        except OSError as exc:
-            raise EpisodeError(f"cannot read {self.path}: {exc}") from None
+        except (OSError, pa.ArrowException) as exc:
+            raise EpisodeError(f"cannot read {self.path}: {_one_line(exc)}") from None
         magic = buf.to_pybytes() if buf.size < 8 else buf.slice(0, 8).to_pybytes()
         if not S.ARROW_MAGIC.startswith(magic[:8]):
-            raise EpisodeError(f"{self.path} is not an Arrow IPC file")
+            raise EpisodeDamaged(f"{self.path} is not an Arrow IPC file (wrong magic bytes)")
         if buf.size <= 8:
             self.dropped = 1 if buf.size < 8 else 0
             return
@@ -64,52 +115,100 @@ class ArrowLog:
         self._end = 8
         source = pa.BufferReader(buf.slice(8))
         messages = ipc.MessageReader.open_stream(source)
+        limit = available_bytes() // 2
         while True:
             try:
                 message = messages.read_next_message()
             except StopIteration:  # end-of-stream marker, or the data ends on a message boundary
                 break
-            except (pa.ArrowInvalid, OSError):  # a message cut short by a killed writer
+            except (pa.ArrowException, OSError, ValueError):  # a message cut short by a killed writer
                 self.dropped += 1
                 break
-            self._end = 8 + source.tell()
             if message.type == "schema":
-                self.schema = ipc.read_schema(message)
+                try:
+                    self.schema = ipc.read_schema(message)
+                except DECODE_ERRORS as exc:
+                    self.damage = f"{self.path}: unreadable schema ({_one_line(exc)})"
+                    break
                 version = S.version_of(self.schema)
                 if version is None:
-                    raise EpisodeError(f"{self.path} has no {S.VERSION_KEY}; it is not a gridhanoi episode file")
+                    raise EpisodeDamaged(f"{self.path} has no {S.VERSION_KEY}; it is not a gridhanoi episode file")
                 if version > S.FORMAT_VERSION:
                     raise _newer(version)
             elif message.type == "record batch":
+                problem = self._implausible(message, limit)
+                if problem:
+                    self.damage = f"{self.path}: record batch {len(self.messages)} {problem}"
+                    break
                 self.messages.append(message)
-        if buf.size >= 8 + 6 and buf.slice(buf.size - 6).to_pybytes() == b"ARROW1":
+            self._end = 8 + source.tell()
+        if self.damage is None and buf.size >= 8 + 6 and buf.slice(buf.size - 6).to_pybytes() == b"ARROW1":
             try:
-                self.complete = ipc.open_file(buf).num_record_batches == len(self.messages)
-            except (pa.ArrowInvalid, OSError):
+                self.footer_batches = ipc.open_file(buf).num_record_batches
+                self.complete = self.footer_batches == len(self.messages)
+            except DECODE_ERRORS:
                 self.complete = False
+
+    def _implausible(self, message: ipc.Message, limit: int) -> str | None:
+        """Say why a record batch cannot be one a writer of this schema wrote (None when it can be)."""
+        try:
+            d = declared(message.metadata, message.body)
+        except HeaderError as exc:
+            return f"has a malformed header ({exc})"
+        row_bytes = _row_bytes(self.schema)
+        if d.rows * row_bytes > limit:
+            return (f"declares {d.rows} rows ({d.rows * row_bytes / 1e9:.1f} GB decoded), more than this machine "
+                    f"has memory for; the file is corrupt")
+        if d.decoded_bytes > d.rows * row_bytes + 4096:
+            return (f"declares {d.decoded_bytes} decoded bytes for {d.rows} rows of at most {row_bytes} bytes; "
+                    f"the file is corrupt")
+        return None
 
     @property
     def exists(self) -> bool:
         """Tell whether the file is on disk."""
         return self.nbytes >= 0
 
+    def _raise_damage(self) -> None:
+        if self.damage is not None:
+            raise EpisodeDamaged(self.damage)
+
     def batch(self, i: int) -> pa.RecordBatch:
         """Decode record batch ``i`` (all columns)."""
-        return ipc.read_record_batch(self.messages[i], self.schema)
+        self._raise_damage()
+        try:
+            batch = ipc.read_record_batch(self.messages[i], self.schema)
+            batch.validate()
+            return batch
+        except DECODE_ERRORS as exc:
+            raise EpisodeDamaged(f"{self.path}: cannot decode record batch {i} ({_one_line(exc)})") from None
 
     def scan(self, columns: list[str] | None = None):
         """Yield the record batches in order, decoding only ``columns`` (all when None)."""
+        self._raise_damage()
         if not self.messages:
             return
-        fields = None if columns is None else [self.schema.get_field_index(c) for c in columns]
-        options = ipc.IpcReadOptions(included_fields=fields) if fields is not None else None
-        yield from ipc.open_stream(self._buf.slice(8, self._end - 8), options=options)
+        try:
+            fields = None if columns is None else [self.schema.get_field_index(c) for c in columns]
+            if fields is not None and min(fields) < 0:
+                missing = [c for c, i in zip(columns, fields) if i < 0]
+                raise KeyError(f"no column {', '.join(missing)}")
+            options = ipc.IpcReadOptions(included_fields=fields) if fields is not None else None
+            reader = ipc.open_stream(self._buf.slice(8, self._end - 8), options=options)
+            for batch in reader:
+                batch.validate()
+                yield batch
+        except DECODE_ERRORS as exc:
+            raise EpisodeDamaged(f"{self.path}: cannot decode ({_one_line(exc)})") from None
 
     def read(self, columns: list[str] | None = None) -> pa.Table:
         """Return the complete batches as one table (only ``columns`` when given)."""
         schema = self.schema
-        if columns is not None:
-            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        try:
+            if columns is not None:
+                schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        except KeyError as exc:
+            raise EpisodeDamaged(f"{self.path}: no column {_one_line(exc)}") from None
         batches = list(self.scan(columns))
         return pa.Table.from_batches(batches, schema=batches[0].schema if batches else schema)
 
@@ -155,12 +254,21 @@ class Episode:
         self.tile = S.metadata_int(layout.schema, S.TILE_KEY) or 0
         if self.size <= 0:
             raise EpisodeError(f"{layout.path} has no {S.SIZE_KEY} in its metadata")
+        if layout.messages and self.size * self.size > 1 << 26:
+            raise EpisodeError(f"{layout.path} says the grid is {self.size}×{self.size}; the file is corrupt")
         self._logs = {
             S.FRAMES: ArrowLog(folder / S.FRAMES, S.frames_schema(self.size)),
             S.MOVES: ArrowLog(folder / S.MOVES, S.moves_schema()),
             S.METRICS: ArrowLog(folder / S.METRICS, S.with_version(pa.schema([]))),
             S.CURRICULUM: ArrowLog(folder / S.CURRICULUM, S.curriculum_schema()),
         }
+        frames = self._logs[S.FRAMES].schema
+        for name in ("state", "competence"):
+            i = frames.get_field_index(name)
+            width = getattr(frames.field(i).type, "byte_width", None) if i >= 0 else None
+            if width != self.size * self.size:
+                raise EpisodeError(f"{self.folder / S.FRAMES}: column {name} holds {width} cells per frame, not "
+                                   f"the {self.size}×{self.size} of layout.arrow; the file is corrupt")
         self._index_frames()
 
     @classmethod
@@ -169,10 +277,17 @@ class Episode:
         path = Path(folder)
         if not path.is_dir():
             raise EpisodeError(f"{folder}: no such episode folder")
+        manifest = _read_manifest(path)
         try:
-            return cls(path, _read_manifest(path))
-        except pa.ArrowException as exc:
-            raise EpisodeError(f"cannot read episode {folder}: {' '.join(str(exc).split())}") from None
+            return cls(path, manifest)
+        except EpisodeDamaged:
+            raise
+        except EpisodeError as exc:
+            if "newer than this gridhanoi" in str(exc):
+                raise
+            raise EpisodeDamaged(str(exc)) from None
+        except DECODE_ERRORS as exc:
+            raise EpisodeDamaged(f"cannot read episode {folder}: {_one_line(exc)}") from None
 
     # -- status -------------------------------------------------------------------------------------
     @property
@@ -189,6 +304,49 @@ class Episode:
     def dropped_batches(self) -> int:
         """Return how many truncated trailing batches were left out."""
         return sum(log.dropped for log in self._logs.values())
+
+    def file_problems(self, digests: bool = True) -> list[str]:
+        """Return how the files differ from what the manifest claims (empty when they match).
+
+        A closed episode (status complete, interrupted or error) claims every file it lists, at that size,
+        with a footer, and (when the manifest has them) with those SHA-256 digests; a running one claims
+        nothing, its files are checked only for damage inside what is there.
+        """
+        logs = {S.LAYOUT: self._layout, **self._logs}
+        problems = [f"{log.damage}" for log in logs.values() if log.damage]
+        if self.status == "running":
+            return problems
+        if self.status not in S.STATUSES:
+            return problems + [f"{S.MANIFEST}: status {self.status!r} is not one of {', '.join(S.STATUSES)}"]
+        files = self.manifest.get("files")
+        if not isinstance(files, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                  for v in files.values()):
+            return problems + [f"{S.MANIFEST} says {self.status} but has no files table of sizes"]
+        for name in S.ARROW_FILES:
+            if name not in files:
+                if name in logs and logs[name].exists:
+                    problems.append(f"{name} is on disk but the manifest does not list it")
+                continue
+            log = logs[name]
+            if not log.exists:
+                problems.append(f"{name} is missing (the manifest lists {files[name]} bytes)")
+            elif log.nbytes != files[name]:
+                problems.append(f"{name} has {log.nbytes} bytes, the manifest says {files[name]}")
+            elif not log.damage and (not log.complete or log.dropped):
+                problems.append(f"{name} lacks its footer or ends in a cut batch although the writer closed it")
+        for name in files:
+            if name not in S.ARROW_FILES:
+                problems.append(f"the manifest lists {name!r}, which is not a file of this format")
+        sums = self.manifest.get(S.DIGESTS_KEY)
+        if digests and sums is not None:
+            if not isinstance(sums, dict):
+                problems.append(f"{S.MANIFEST}: {S.DIGESTS_KEY} is not a table of digests")
+            else:
+                for name, expected in sums.items():
+                    if name in S.ARROW_FILES and logs[name].exists and file_sha256(logs[name].path) != expected:
+                        problems.append(f"{name}: its bytes changed after the episode was closed (SHA-256 differs "
+                                        f"from the manifest's)")
+        return problems
 
     def file_sizes(self) -> dict[str, int]:
         """Return the size in bytes of every Arrow file on disk."""
@@ -305,6 +463,17 @@ class Episode:
                      if name in batch.schema.names}
             self._cache = (i, grids)
         return self._cache[1]
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _read_manifest(folder: Path) -> dict:

@@ -74,6 +74,13 @@ class EpisodeError(Exception):
     """An episode cannot be written or read; the message is one line that says what to change."""
 
 
+class EpisodeDamaged(EpisodeError):
+    """A folder with a readable manifest whose files are not what a writer wrote (cut, garbled, missing)."""
+
+
+DIGESTS_KEY = "files_sha256"  # manifest: {name: sha256 hex} of every Arrow file at close (absent in older episodes)
+
+
 def _metadata(**extra: int) -> dict[bytes, bytes]:
     """Return schema metadata carrying the format version and the given integer keys."""
     meta = {VERSION_KEY.encode(): str(FORMAT_VERSION).encode()}

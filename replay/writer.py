@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from replay import schema as S
 from replay.schema import EpisodeError
+from replay.reader import file_sha256
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
 FRAME_BATCH_BYTES = 1 << 20  # decoded size of one frames batch: bounds the cost of a random seek
@@ -369,13 +370,15 @@ class EpisodeWriter:
             except OSError as exc:
                 self.error = f"episode writer failed on {S.METRICS} in {self.folder}: {_one_line(exc)}"
         self._close_sinks()
-        files = {}
+        files, sums = {}, {}
         for name in S.ARROW_FILES:
             path = self.folder / name
             if path.exists():
                 files[name] = path.stat().st_size
+                sums[name] = file_sha256(path)  # lets `verify` tell any later change of a byte
         self._manifest.update(status="error" if self.error else status, outcome=outcome, files=files,
                               finished_at=_now())
+        self._manifest[S.DIGESTS_KEY] = sums
         if self.error:
             self._manifest["error"] = self.error
         try:

@@ -195,7 +195,8 @@ def test_frames_without_footer_are_recovered_as_partial(episode: Path, tmp_path:
     f = ep.frame(1, 14)
     assert f.exact and np.array_equal(f.state.reshape(-1), grids(np.array([14]), np.array([1]))[0][0])
     assert ep.moves().num_rows == 6  # other files are untouched
-    assert episode_info(copy)["status"] == "partial"
+    info = episode_info(copy)  # the manifest says complete: a cut file is damage, not a killed writer
+    assert info["status"] == "damaged" and any("frames.arrow" in p for p in info["problems"])
 
 
 def test_newer_format_version_is_refused(episode: Path):

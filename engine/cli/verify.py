@@ -15,19 +15,27 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify the episode and print what was checked."""
-    from engine.sim.audit import audit
+    from engine.sim.audit import AuditReport, audit
     from replay.reader import Episode
+    from replay.schema import EpisodeDamaged
 
-    episode = Episode.open(args.episode)
-    report = audit(episode)
-    if args.resimulate:
-        from engine.sim.resimulate import resimulate
-        resimulate(episode, report, arch=args.arch)
+    try:
+        episode = Episode.open(args.episode)
+    except EpisodeDamaged as exc:  # a manifest, but files no writer wrote: invalid, not unreadable input
+        episode, report = None, AuditReport(problems=[str(exc)])
+    else:
+        report = audit(episode)
+    if args.resimulate and episode is not None:
+        if report.ok:
+            from engine.sim.resimulate import resimulate
+            resimulate(episode, report, arch=args.arch)
+        else:
+            report.notes.append("resimulate: skipped, the files are already invalid")
     for note in report.notes:
         print(f"  {note}")
     for problem in report.problems:
         print(f"INVALID: {problem}")
-    state = "partial, " if episode.partial else ""
+    state = "partial, " if episode is not None and episode.status == "running" else ""
     if report.ok:
         print(f"valid ({state}{args.episode})")
         return 0
