@@ -99,11 +99,15 @@ def pegs_after(disk: np.ndarray, dst: np.ndarray, disks: int, pegs: int = 3) -> 
     return stacks(place_disks(np.zeros(disks, dtype=np.int64), disk, dst, disks, pegs), disks, pegs)
 
 
+MAX_DISKS = 64  # bounds on what a manifest may claim (the plan of 64 disks has 2^64 - 1 moves: no grid holds it)
+MAX_PEGS = 16
+
+
 def infer_disks(manifest: dict, n_moves: int, max_disk: int) -> int:
     """Return the number of disks: the manifest's, else from the plan length (3 pegs) or the moves seen."""
     value = manifest.get("disks")
-    if isinstance(value, int) and value > 0:
-        return value
+    if isinstance(value, int) and not isinstance(value, bool) and max_disk + 1 <= value <= MAX_DISKS:
+        return value  # else the manifest is damaged: trust the moves, never a size to allocate
     # an optimal 3-peg plan has 2^n - 1 moves, so n is the bit length of M
     return max(int(n_moves).bit_length(), max_disk + 1, 1)
 
@@ -111,7 +115,7 @@ def infer_disks(manifest: dict, n_moves: int, max_disk: int) -> int:
 def infer_pegs(manifest: dict, log: MoveLog) -> int:
     """Return the number of pegs: the manifest's, else 3 or the highest peg the moves use."""
     value = manifest.get("pegs")
-    if isinstance(value, int) and value >= 3:
-        return value
     used = max(int(log.src.max()), int(log.dst.max())) + 1 if log.n_moves else 0
+    if isinstance(value, int) and not isinstance(value, bool) and max(3, used) <= value <= MAX_PEGS:
+        return value
     return max(3, used)

@@ -127,8 +127,11 @@ class ArrowLog:
             if message.type == "schema":
                 try:
                     self.schema = ipc.read_schema(message)
+                    problem = self._unexpected(self.schema)
                 except DECODE_ERRORS as exc:
-                    self.damage = f"{self.path}: unreadable schema ({_one_line(exc)})"
+                    problem = f"unreadable schema ({_one_line(exc)})"
+                if problem:
+                    self.schema, self.damage = self.empty_schema, f"{self.path}: {problem}"
                     break
                 version = S.version_of(self.schema)
                 if version is None:
@@ -148,6 +151,24 @@ class ArrowLog:
                 self.complete = self.footer_batches == len(self.messages)
             except DECODE_ERRORS:
                 self.complete = False
+
+    def _unexpected(self, schema: pa.Schema) -> str | None:
+        """Say how a schema differs from the one this file must have (None when it fits); metrics columns are the
+        engine's choice, so only their names are checked for being text."""
+        names = schema.names  # raises on names that are not UTF-8
+        if len(set(names)) != len(names):
+            return "schema names a column twice"
+        if self.empty_schema.names and names != self.empty_schema.names:
+            optional = {"confidence"}  # frames: present only when recording asked for it
+            if [n for n in names if n not in optional] != [n for n in self.empty_schema.names if n not in optional]:
+                return f"columns {names} are not this file's {self.empty_schema.names}"
+        for field in schema:
+            if field.name in self.empty_schema.names:
+                want = self.empty_schema.field(field.name).type
+                if field.type != want and not (pa.types.is_fixed_size_binary(want)
+                                               and pa.types.is_fixed_size_binary(field.type)):
+                    return f"column {field.name} is {field.type}, not {want}"
+        return None
 
     def _implausible(self, message: ipc.Message, limit: int) -> str | None:
         """Say why a record batch cannot be one a writer of this schema wrote (None when it can be)."""
@@ -246,7 +267,7 @@ class Episode:
         """Use Episode.open(folder)."""
         self.folder = folder
         self.manifest = manifest
-        layout = ArrowLog(folder / S.LAYOUT, pa.schema([]))
+        layout = ArrowLog(folder / S.LAYOUT, pa.schema(S.LAYOUT_FIELDS))
         if not layout.messages:
             raise EpisodeError(f"{folder} is not a readable episode: {S.LAYOUT} is missing or empty")
         self._layout = layout

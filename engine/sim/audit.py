@@ -156,6 +156,11 @@ def check_manifest(episode, report: AuditReport) -> bool:
     False when the rest cannot be checked safely."""
     man, before = episode.manifest, len(report.problems)
     problem = report.problems.append
+    needed = ("tick", "world", "moves_complete", *STATE_COLUMNS)
+    have = episode.metrics_schema.names
+    if have and any(name not in have for name in needed):
+        problem(f"metrics.arrow lacks the columns {[n for n in needed if n not in have]}")
+        return False
     layout_moves = int(episode.layout().column("move").to_numpy().max(initial=-1)) + 1
     worlds = man.get("worlds")
     if not _is_int(worlds, 1, 1 << 31):
@@ -196,6 +201,9 @@ def check_rows(episode, report: AuditReport) -> None:
     one holds no tick twice and no frame past its last metrics row."""
     man = episode.manifest
     W, every = int(man["worlds"]), int(man.get("frame_every", 1))
+    if not episode.metrics_schema.names:  # a writer killed before its first metrics batch
+        report.notes.append("no metrics rows recorded")
+        return
     ticks, worlds = (episode.metrics(["tick", "world"]).column(c).to_numpy() for c in ("tick", "world"))
     if len(ticks) and (worlds.min() < 0 or worlds.max() >= W):
         report.problems.append(f"metrics.arrow has rows for world {int(worlds.max())} outside 0..{W - 1}")
