@@ -27,10 +27,11 @@ class _Picker(Manager):
         super().__init__(curriculum, seeds, zone_ring)
         self.k = int(curriculum.zones_per_tick)
         self.round = 0  # draws are keyed on how many decisions were made, so callers need not pass a clock
+        self.draws = draws.Draws(self.seeds, self.n_zones)
 
     def uniforms(self, stream: int) -> np.ndarray:
         """(W', Z) uniforms for this decision round and purpose."""
-        return draws.uniforms(self.seeds, self.round, stream, self.n_zones)
+        return self.draws.uniforms(self.round, stream)
 
     def next_round(self) -> None:
         """Advance the draw counter (once per choose)."""
@@ -85,7 +86,7 @@ class ThompsonManager(_Picker):
         self.beta = 1.0 + g * (self.beta - 1.0)
         self.next_round()
         # only open zones can be chosen, so only they are sampled (the others' samples would be thrown away)
-        self.sample = draws.betas(self.alpha, self.beta, self.seeds, self.round, STREAM_THOMPSON_SAMPLE, obs.open)
+        self.sample = self.draws.betas(self.alpha, self.beta, self.round, STREAM_THOMPSON_SAMPLE, obs.open)
         return top_k(self.sample, obs.open, self.k)
 
     def update(self, obs):
