@@ -19,7 +19,8 @@ frames.arrow     one row per recorded tick per recorded world: tick i32, world i
                  competence fixed_size_binary(G*G) (round(255 c) as u8), and, only when recording was
                  opened with confidence, confidence fixed_size_binary(G*G) (round(255 p-hat) as u8).
                  Schema metadata also holds ``gridhanoi.size``.
-moves.arrow      one row per composed move: world i32, move i32, tick i32, disk i16, src i8, dst i8.
+moves.arrow      one row per composed move: world i32, move i32, tick i32, disk i16, src i8, dst i8
+                 (what was composed, right or wrong), wrong bool (differs from the task's move; since v2).
 metrics.arrow    one row per tick per world. Columns are chosen by the engine (its schema, or the one
                  inferred from its first batch); STANDARD_METRICS lists the conventional ones.
 curriculum.arrow one row per tick, world and zone: tick i32, world i32, zone i16, alpha f32, beta f32,
@@ -44,7 +45,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 FORMAT_NAME = "gridhanoi-episode"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: moves.arrow gained `wrong` (consensus mode can compose wrong moves)
 VERSION_KEY = "gridhanoi.format_version"
 SIZE_KEY = "gridhanoi.size"
 TILE_KEY = "gridhanoi.tile"
@@ -150,7 +151,7 @@ def _required(*columns: tuple[str, pa.DataType]) -> pa.Schema:
 def moves_schema() -> pa.Schema:
     """Return the moves.arrow schema."""
     return _required(("world", pa.int32()), ("move", pa.int32()), ("tick", pa.int32()),
-                     ("disk", pa.int16()), ("src", pa.int8()), ("dst", pa.int8()))
+                     ("disk", pa.int16()), ("src", pa.int8()), ("dst", pa.int8()), ("wrong", pa.bool_()))
 
 
 def curriculum_schema() -> pa.Schema:

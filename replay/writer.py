@@ -218,9 +218,13 @@ class EpisodeWriter:
         if k:
             self._put((S.FRAMES, (ticks, worlds, grids)))
 
-    def add_moves(self, world, move, tick, disk, src, dst) -> None:
-        """Queue composed moves as 1-D arrays of equal length."""
-        self._put_columns(S.MOVES, dict(world=world, move=move, tick=tick, disk=disk, src=src, dst=dst))
+    def add_moves(self, world, move, tick, disk, src, dst, wrong=None) -> None:
+        """Queue composed moves as 1-D arrays of equal length; wrong flags moves that differ from the task's
+        (default: none, as in verified mode)."""
+        if wrong is None:
+            wrong = np.zeros(len(np.atleast_1d(move)), dtype=bool)
+        self._put_columns(S.MOVES, dict(world=world, move=move, tick=tick, disk=disk, src=src, dst=dst,
+                                        wrong=wrong))
 
     def add_curriculum(self, tick, world, zone, alpha, beta, sample, reward) -> None:
         """Queue curriculum rows (tick, world, zone, alpha, beta, sample, reward) as 1-D arrays."""

@@ -130,11 +130,12 @@ def test_tables_and_manifest_read_back(episode: Path):
     cur = ep.curriculum()
     assert cur.schema.field("zone").type == pa.int16() and np.isnan(cur.column("reward").to_numpy()).all()
     m = ep.manifest
-    assert (m["format"], m["format_version"], m["status"], m["seed"]) == ("gridhanoi-episode", 1, "complete", 7)
+    assert (m["format"], m["format_version"], m["status"], m["seed"]) == ("gridhanoi-episode", S.FORMAT_VERSION,
+                                                                          "complete", 7)
     assert m["outcome"] == {"0": "complete", "1": "stalled"}
     assert m["files"] == {name: (episode / name).stat().st_size for name in S.ARROW_FILES}
     for name in S.ARROW_FILES:  # every file: IPC file with footer, version in its schema metadata
-        assert S.version_of(ipc.open_file(pa.memory_map(str(episode / name))).schema) == 1
+        assert S.version_of(ipc.open_file(pa.memory_map(str(episode / name))).schema) == S.FORMAT_VERSION
 
 
 def test_metrics_schema_given_at_open_is_kept(tmp_path: Path):
@@ -201,11 +202,12 @@ def test_frames_without_footer_are_recovered_as_partial(episode: Path, tmp_path:
 
 def test_newer_format_version_is_refused(episode: Path):
     manifest = json.loads((episode / S.MANIFEST).read_text())
-    manifest["format_version"] = 2
+    manifest["format_version"] = S.FORMAT_VERSION + 1
     (episode / S.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(S.EpisodeError) as err:
         Episode.open(episode)
-    assert str(err.value) == "episode format 2 is newer than this gridhanoi reads (1); upgrade gridhanoi"
+    assert str(err.value) == (f"episode format {S.FORMAT_VERSION + 1} is newer than this gridhanoi reads "
+                              f"({S.FORMAT_VERSION}); upgrade gridhanoi")
 
 
 def test_folders_that_are_not_episodes_are_refused_in_one_line(tmp_path: Path):

@@ -46,7 +46,7 @@ def scenario_overrides(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the scenario; exit 0 when every world completes, 1 otherwise, 130 when interrupted."""
+    """Run the scenario; exit 0 when every world completes with a valid plan, 1 otherwise, 130 when interrupted."""
     from engine.errors import UsageError
     from engine.cli.progress import run_with_progress
     from engine.cli.summary import print_summary
@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nepisode: {recorder.folder}\nreplay it: {own_command()} replay {recorder.folder}")
     if interrupted:
         return 130
-    return 0 if all(w["outcome"] == "complete" for w in summary["world_results"]) else 1
+    # a complete world with a wrong move in its plan (consensus mode) is a failure too
+    return 0 if all(w["outcome"] == "complete" and w["plan_valid"] is not False
+                    for w in summary["world_results"]) else 1
 
 
 def start_live_viewer(recorder):

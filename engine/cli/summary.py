@@ -17,12 +17,14 @@ def print_summary(summary: dict) -> None:
     rows = summary["world_results"]
     m = summary["moves_total"]
     table = Table(title=f"{summary['scenario']} · seed {summary['seed']} · {summary['worlds']} world(s) · {summary['arch']}")
-    for col in ("world", "outcome", "ticks", "moves", "prefix", "attempts", "oracle calls", "cost", "plan valid"):
+    for col in ("world", "outcome", "ticks", "moves", "prefix", "attempts", "oracle calls", "cost", "errors",
+                "first error", "plan valid"):
         table.add_column(col, justify="right" if col not in ("outcome", "plan valid") else "left")
     for r in rows[:MAX_ROWS]:
         valid = {None: "-", True: "yes", False: f"NO: {r['plan_error']}"}[r["plan_valid"]]
+        first = "-" if r["first_error"] is None else str(r["first_error"])
         table.add_row(str(r["world"]), r["outcome"], str(r["ticks"]), f"{r['moves_complete']}/{m}", str(r["prefix"]),
-                      str(r["attempts"]), str(r["oracle_calls"]), f"{r['cost']:g}", valid)
+                      str(r["attempts"]), str(r["oracle_calls"]), f"{r['cost']:g}", str(r["errors"]), first, valid)
     if len(rows) > MAX_ROWS:
         outcomes = {}
         for r in rows:
@@ -31,6 +33,8 @@ def print_summary(summary: dict) -> None:
                       _median([r["ticks"] for r in rows]), _median([r["moves_complete"] for r in rows]),
                       _median([r["prefix"] for r in rows]), _median([r["attempts"] for r in rows]),
                       _median([r["oracle_calls"] for r in rows]), _median([r["cost"] for r in rows]),
+                      _median([r["errors"] for r in rows]),
+                      f"{sum(r['errors'] == 0 for r in rows)}/{len(rows)} error-free",
                       f"{sum(r['plan_valid'] is True for r in rows)}/{len(rows)} valid")
     console = Console() if Console().is_terminal else Console(width=120)
     console.print(table)

@@ -74,7 +74,6 @@ def world_metrics(sim, world: int) -> dict:
     calls = int(sim.oracle_calls[world])
     outcome = sim.outcome[world] or "running"
     ticks = int(sim.end_tick[world] or sim.tick)
-    check = sim.plan_check[world]
     return {
         "outcome": outcome,
         "ticks": ticks,
@@ -95,7 +94,7 @@ def world_metrics(sim, world: int) -> dict:
         "brier": float(brier(t)),
         "ece": float(ece(sim.reliability[world])),
         "escalation_precision": float(escalation_precision(t)),
-        "plan_valid": None if check is None else bool(check.ok),
+        **{k: v for k, v in sim.plan_verdict(world).items() if k != "plan_error"},
         "stage_ticks": [int(x) for x in sim.stage_ticks[world]],
         "rel_count": sim.reliability[world, :, 0].tolist(),
         "rel_correct": sim.reliability[world, :, 1].tolist(),

@@ -270,9 +270,11 @@ class Recorder:
         order = np.lexsort((m, w, t))
         w, m, t = w[order], m[order], t[order]
         packed = composed[w, m]
+        truth = self.sim.task.moves[m].astype(np.int64)
+        wrong = packed != truth[:, 0] * 16 + truth[:, 1] * 4 + truth[:, 2]  # consensus mode may compose these
         self.writer.add_moves(w.astype(np.int32), m.astype(np.int32), t.astype(np.int32),
                               (packed >> 4).astype(np.int16), ((packed >> 2) & 3).astype(np.int8),
-                              (packed & 3).astype(np.int8))
+                              (packed & 3).astype(np.int8), wrong)
 
     def close(self):
         """Flush what is left and close the episode with each world's outcome."""

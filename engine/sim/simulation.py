@@ -192,6 +192,7 @@ class Simulation:
         self.world_stats = np.zeros((W, K.N_WORLD_STATS), np.int64)
         self.oracle_calls = np.zeros(W, np.int64)
         self.plan_check = [None] * W
+        self._errors = (-1, np.zeros(W, np.int64), np.full(W, -1, np.int64))  # (tick computed at, errors, first)
         self.wall = 0.0
         self.agent_steps = 0
         self.listeners = []  # callables(sim, stats) run after every tick (recorder, progress)
@@ -305,6 +306,31 @@ class Simulation:
         if done[ending].any():
             self._validate_plans()
 
+    def plan_errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per world: composed moves that differ from the task's move (errors) and the first one's index (−1 none).
+
+        Only consensus mode (DESIGN §2.8) can compose a wrong move; verified mode always reports 0."""
+        if self._errors[0] != self.tick:
+            _, composed = self.device.moves_table()
+            m = self.task.moves.astype(np.int64)
+            truth = m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2]  # packed like the device's composed moves
+            wrong = (composed >= 0) & (composed != truth[None, :])
+            first = np.where(wrong.any(axis=1), wrong.argmax(axis=1), -1)
+            self._errors = (self.tick, wrong.sum(axis=1).astype(np.int64), first.astype(np.int64))
+        return self._errors[1], self._errors[2]
+
+    def plan_verdict(self, world: int) -> dict:
+        """errors, first_error (None when none), plan_valid (None while unknown) and plan_error of one world."""
+        errors, first = self.plan_errors()
+        n, check = int(errors[world]), self.plan_check[world]
+        valid = None if check is None else bool(check.ok)
+        reason = None if check is None or check.ok else check.reason
+        if n:  # a wrong move makes the plan invalid even before the episode ends
+            valid, reason = False, f"{n} wrong move(s), the first is move {int(first[world])}" + (
+                f"; {reason}" if reason else "")
+        return {"errors": n, "first_error": int(first[world]) if n else None, "plan_valid": valid,
+                "plan_error": reason}
+
     def _validate_plans(self):
         """Check each newly completed world's composed plan with the task's independent validator."""
         _, composed = self.device.moves_table()
@@ -351,7 +377,6 @@ class Simulation:
             t = self.totals[w]
             resolved = int(t[K.Z_RESOLVED])
             calls = int(self.oracle_calls[w])
-            check = self.plan_check[w]
             worlds.append({
                 "world": w, "seed": int(self.seeds[w]), "manager": v.curriculum.manager,
                 "outcome": self.outcome[w] or "running", "ticks": int(self.end_tick[w] or self.tick),
@@ -363,8 +388,7 @@ class Simulation:
                 "escalations_wrong": int(t[K.Z_ESCALATED_WRONG]), "adoptions": int(t[K.Z_ADOPTED]),
                 "cost": resolved * v.oracle.attempt_cost + calls * v.oracle.cost,
                 "mean_nll": float(t[K.Z_NLL_FX]) / K.FX_SCALE / max(resolved, 1),
-                "plan_valid": None if check is None else bool(check.ok),
-                "plan_error": None if check is None or check.ok else check.reason,
+                **self.plan_verdict(w),
                 "stalled_moves": self.stalled_moves(w) if self.outcome[w] == "stalled" else [],
             })
         return {"scenario": self.scenario.name, "seed": self.seed, "worlds": self.W, "arch": self.arch,

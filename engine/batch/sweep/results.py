@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 FORMAT_KEY = b"gridhanoi.sweep"
 
 RESULT_TYPES = {  # columns whose type cannot be inferred from one file (they may be all null there)
-    "plan_valid": "bool", "plan_error": "string", "git_commit": "string", "ticks_to_complete": "float64",
+    "plan_valid": "bool", "plan_error": "string", "errors": "int64", "first_error": "int64", "git_commit": "string", "ticks_to_complete": "float64",
     "accuracy": "float64", "mean_nll": "float64", "brier": "float64", "ece": "float64",
     "escalation_precision": "float64", "cost": "float64", "job_wall_s": "float64",
 }

@@ -147,3 +147,91 @@ def pegs_after(moves_prefix, n_disks: int, n_pegs: int) -> list[list[int]]:
         if hits.size:
             where[disk] = arr[hits[-1], 2]
     return [[d for d in range(n_disks - 1, -1, -1) if where[d] == peg] for peg in range(n_pegs)]
+
+
+# ---- wrong moves: which composed moves differ from the plan the tiles were asked for ----------------------------
+#
+# In consensus mode (DESIGN §2.8) a tile may compose a wrong move, so a plan is judged move by move against the
+# expected plan. The expected plan is built here from its own construction, sharing no code with the generator:
+# 3 pegs — each disk d moves cyclically, one peg per move, forward (0→1→2→0) when n − d is even and backward when it
+# is odd; its j-th move is move 2^d (2j + 1) (1-based) — and for 4 or more pegs the Frame–Stewart recursion with the
+# task's written convention (k = the smallest split of minimal length; the k small disks go to the first spare
+# using every peg, the rest to the goal without that spare, then the k disks onto them).
+
+
+@dataclass(frozen=True)
+class WrongMoves:
+    """Composed moves that differ from the expected plan: how many, the first one's index (None when none)."""
+
+    count: int
+    first: int | None
+    indices: np.ndarray  # move indices of every wrong move, ascending
+
+
+def _three_peg_plan(n_disks: int) -> np.ndarray:
+    """The optimal 3-peg plan from per-disk cyclic motion (see the block comment above)."""
+    m = np.arange(1, 2**n_disks, dtype=np.int64)
+    low = m & -m  # 2^d: the lowest set bit of the 1-based move number
+    disk = np.log2(low.astype(np.float64)).round().astype(np.int64)
+    j = m // (2 * low)  # moves disk d made before this one
+    step = np.where((n_disks - disk) % 2 == 0, 1, 2)  # +1 or −1 (mod 3)
+    return np.stack([disk, (j * step) % 3, ((j + 1) * step) % 3], axis=1)
+
+
+def _frame_stewart_plan(n_disks: int, n_pegs: int) -> np.ndarray:
+    """An optimal P-peg plan by the Frame–Stewart recursion with the convention of the block comment above."""
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def length(n: int, p: int) -> tuple[int, int]:
+        if (n, p) not in best:
+            if n == 0:
+                best[n, p] = (0, 0)
+            elif p == 3 or n == 1:
+                best[n, p] = (2**n - 1, 0)
+            else:
+                best[n, p] = min((2 * length(k, p)[0] + length(n - k, p - 1)[0], k) for k in range(1, n))
+        return best[n, p]
+
+    rows: list[tuple[int, int, int]] = []
+
+    def solve(n: int, first: int, src: int, dst: int, spares: tuple[int, ...]) -> None:
+        if n == 0:
+            return
+        if len(spares) == 1:
+            for disk, s, d in _three_peg_plan(n).tolist():
+                names = (src, spares[0], dst)  # the 3-peg plan goes from its peg 0 to its peg 2
+                rows.append((disk + first, names[s], names[d]))
+            return
+        if n == 1:
+            rows.append((first, src, dst))
+            return
+        k = length(n, len(spares) + 2)[1]
+        aside, rest = spares[0], spares[1:]
+        solve(k, first, src, aside, (dst, *rest))
+        solve(n - k, first + k, src, dst, rest)
+        solve(k, first, aside, dst, (src, *rest))
+
+    solve(n_disks, 0, 0, n_pegs - 1, tuple(range(1, n_pegs - 1)))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def expected_plan(n_disks: int, n_pegs: int) -> np.ndarray:
+    """The (M, 3) plan (disk, src, dst) that composed moves are judged against, built independently."""
+    if n_disks < 1 or n_pegs < 3:
+        raise ValueError(f"need n_disks >= 1 and n_pegs >= 3, got n_disks={n_disks}, n_pegs={n_pegs}")
+    return _three_peg_plan(n_disks) if n_pegs == 3 else _frame_stewart_plan(n_disks, n_pegs)
+
+
+def wrong_moves(plan, indices, expected: np.ndarray) -> WrongMoves:
+    """Compare composed moves (rows of plan, at move indices) with the expected plan (see expected_plan);
+    an index outside the plan is a wrong move too."""
+    plan = np.asarray(plan, dtype=np.int64).reshape(-1, 3)
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if len(indices) != len(plan):
+        raise ValueError(f"{len(plan)} moves but {len(indices)} indices")
+    truth = np.asarray(expected, dtype=np.int64)
+    inside = (indices >= 0) & (indices < len(truth))
+    wrong = ~inside
+    wrong[inside] = np.any(truth[indices[inside]] != plan[inside], axis=1)
+    bad = np.sort(indices[wrong])
+    return WrongMoves(int(bad.size), int(bad[0]) if bad.size else None, bad)

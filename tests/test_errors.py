@@ -1,0 +1,222 @@
+"""Errors are first-class (DESIGN §2.8 point 8): counted per world, recorded as composed, found again by verify.
+
+Until a scenario composes wrong moves by itself, a run is given wrong moves by a device whose composed table
+lies for two moves: everything downstream (summary, rows, moves.arrow, manifest, verify, exit code) must see them.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pytest
+
+from engine.sim.audit import audit
+from engine.sim.metrics import world_metrics
+from engine.sim.recording import attach_recorder
+from engine.sim.simulation import Simulation
+from engine.sim.tasks.hanoi import hanoi_moves
+from engine.sim.tasks.validate import expected_plan, wrong_moves
+from replay.reader import Episode
+from scenarios.loader import load_scenario
+
+CORRUPT = (3, 7)  # moves of world 0 composed wrong in the doctored runs
+
+
+def classic_three_peg_plan(n: int) -> np.ndarray:
+    """The textbook iterative algorithm on real peg stacks (odd steps: smallest disk cyclically; even steps: the one
+    legal move not involving it) — a third construction, written from the puzzle, not from either formula."""
+    pegs = [list(range(n - 1, -1, -1)), [], []]
+    step = 1 if n % 2 == 0 else -1
+    small, rows = 0, []
+    for m in range(1, 2**n):
+        if m % 2:
+            src, dst = small, (small + step) % 3
+            small = dst
+        else:
+            a, b = [p for p in range(3) if p != small]
+            src, dst = (a, b) if pegs[a] and (not pegs[b] or pegs[a][-1] < pegs[b][-1]) else (b, a)
+        rows.append((pegs[src][-1], src, dst))
+        pegs[dst].append(pegs[src].pop())
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("n", range(1, 11))
+def test_expected_plan_is_the_textbook_plan_and_the_generators(n):
+    assert np.array_equal(expected_plan(n, 3), classic_three_peg_plan(n))
+    assert np.array_equal(expected_plan(n, 3), hanoi_moves(n, 3))
+
+
+@pytest.mark.parametrize("n, pegs", [(n, p) for p in (4, 5) for n in range(1, 11)])
+def test_expected_plan_matches_the_generator_for_more_pegs(n, pegs):
+    from engine.sim.tasks.validate import check_plan
+
+    plan = expected_plan(n, pegs)
+    assert check_plan(plan, n, pegs).ok
+    assert np.array_equal(plan, hanoi_moves(n, pegs))
+
+
+def test_wrong_moves_counts_and_finds_the_first():
+    truth = expected_plan(5, 3)
+    plan = truth.copy()
+    plan[[4, 9, 20], 2] = (plan[[4, 9, 20], 2] + 1) % 3
+    idx = np.arange(len(plan))
+    got = wrong_moves(plan[::-1], idx[::-1], truth)  # row order does not matter
+    assert (got.count, got.first, got.indices.tolist()) == (3, 4, [4, 9, 20])
+    assert wrong_moves(plan[:4], idx[:4], truth).count == 0
+    assert wrong_moves(truth[:2], [0, 99], truth).indices.tolist() == [99]  # outside the plan: wrong
+
+
+class LyingDevice:
+    """Wraps a device so that world 0's composed moves CORRUPT read back with the third peg as destination."""
+
+    def __init__(self, device):
+        self._device = device
+
+    def __getattr__(self, name):
+        return getattr(self._device, name)
+
+    def moves_table(self):
+        tick, composed = self._device.moves_table()
+        for m in CORRUPT:
+            if composed[0, m] >= 0:
+                disk, src, dst = composed[0, m] >> 4, (composed[0, m] >> 2) & 3, composed[0, m] & 3
+                composed[0, m] = disk * 16 + src * 4 + (3 - src - dst)
+        return tick, composed
+
+
+def doctored(scenario, **kw) -> Simulation:
+    sim = Simulation(scenario, backend="reference", **kw)
+    sim.device = LyingDevice(sim.device)
+    return sim
+
+
+@pytest.fixture(scope="module")
+def episodes(tmp_path_factory):
+    """A clean and a doctored smoke episode (seed 1, 2 worlds, reference backend)."""
+    root = tmp_path_factory.mktemp("errors")
+    out = {}
+    for name, make in (("clean", lambda s: Simulation(s, backend="reference", seed=1, worlds=2)),
+                       ("doctored", lambda s: doctored(s, seed=1, worlds=2))):
+        sim = make(load_scenario("smoke"))
+        rec = attach_recorder(sim, root / name)
+        sim.run()
+        rec.close()
+        out[name] = (sim, root / name)
+    return out
+
+
+def test_clean_run_has_no_errors(episodes):
+    sim, folder = episodes["clean"]
+    for r in sim.summary()["world_results"]:
+        assert (r["outcome"], r["errors"], r["first_error"], r["plan_valid"]) == ("complete", 0, None, True)
+    assert not Episode.open(folder).moves().column("wrong").to_numpy().any()
+    report = audit(Episode.open(folder))
+    assert report.ok, report.problems
+    assert any("no wrong move among 31 composed" in n for n in report.notes)
+
+
+def test_wrong_moves_reach_summary_rows_files_and_manifest(episodes):
+    sim, folder = episodes["doctored"]
+    w0, w1 = sim.summary()["world_results"]
+    assert (w0["errors"], w0["first_error"], w0["plan_valid"]) == (2, 3, False)
+    assert w0["plan_error"].startswith("2 wrong move(s), the first is move 3")
+    assert (w1["errors"], w1["first_error"], w1["plan_valid"]) == (0, None, True)
+    row = world_metrics(sim, 0)
+    assert (row["errors"], row["first_error"], row["plan_valid"]) == (2, 3, False)
+    json.dumps(sim.summary())  # the --json object stays serialisable
+    ep = Episode.open(folder)
+    moves = ep.moves()
+    world, move, wrong = (moves.column(c).to_numpy() for c in ("world", "move", "wrong"))
+    assert sorted(move[wrong].tolist()) == list(CORRUPT) and set(world[wrong].tolist()) == {0}
+    truth = hanoi_moves(5, 3)
+    row3 = np.nonzero((world == 0) & (move == 3))[0][0]
+    recorded = [int(moves.column(c)[row3].as_py()) for c in ("disk", "src", "dst")]
+    assert recorded[:2] == truth[3, :2].tolist() and recorded[2] != truth[3, 2]  # what was composed, not the truth
+    claims = {r["world"]: r for r in ep.manifest["world_results"]}
+    assert (claims[0]["errors"], claims[0]["first_error"], claims[1]["errors"]) == (2, 3, 0)
+
+
+def test_verify_finds_the_same_errors_from_the_files(episodes):
+    _, folder = episodes["doctored"]
+    report = audit(Episode.open(folder))
+    assert not report.ok
+    assert "world 0: 2 wrong move(s) in the composed plan, the first is move 3 (independent validator)" in \
+        report.problems
+    assert not any("altered" in p or "manifest says" in p for p in report.problems), report.problems
+    assert not any(p.startswith("world 1") for p in report.problems)
+
+
+def rewrite_moves(folder, change):
+    """Rewrite moves.arrow after change(columns dict) edits its NumPy columns in place."""
+    table = Episode.open(folder).moves()
+    cols = {name: table.column(name).to_numpy().copy() for name in table.column_names}
+    change(cols)
+    table = pa.table({f.name: pa.array(cols[f.name], f.type) for f in table.schema}, schema=table.schema)
+    with ipc.new_file(str(folder / "moves.arrow"), table.schema) as writer:
+        writer.write_table(table)
+
+
+def test_hiding_an_error_is_caught(episodes, tmp_path):
+    _, folder = episodes["doctored"]
+    truth = hanoi_moves(5, 3)
+
+    def fix_move_3(cols):
+        row = np.nonzero((cols["world"] == 0) & (cols["move"] == 3))[0][0]
+        cols["dst"][row] = truth[3, 2]
+
+    edited = tmp_path / "fixed"
+    shutil.copytree(folder, edited)
+    rewrite_moves(edited, fix_move_3)
+    problems = audit(Episode.open(edited)).problems
+    assert any("moves.arrow flags 2 move(s) wrong but the validator finds 1" in p for p in problems), problems
+    assert any("the manifest says errors = 2, first_error = 3" in p for p in problems), problems
+
+    def fix_and_unflag(cols):
+        fix_move_3(cols)
+        cols["wrong"][(cols["world"] == 0) & (cols["move"] == 3)] = False
+
+    edited2 = tmp_path / "fixed-and-unflagged"
+    shutil.copytree(folder, edited2)
+    rewrite_moves(edited2, fix_and_unflag)
+    problems = audit(Episode.open(edited2)).problems
+    assert not any("flags" in p for p in problems)
+    assert any("the manifest says errors = 2, first_error = 3 but moves.arrow holds 1" in p for p in problems)
+
+
+def test_an_unflagged_wrong_move_is_caught(episodes, tmp_path):
+    _, folder = episodes["clean"]
+    edited = tmp_path / "flipped"
+    shutil.copytree(folder, edited)
+
+    def flip(cols):
+        row = np.nonzero((cols["world"] == 1) & (cols["move"] == 10))[0][0]
+        cols["dst"][row] = 3 - cols["dst"][row] - cols["src"][row]
+
+    rewrite_moves(edited, flip)
+    problems = audit(Episode.open(edited)).problems
+    assert "world 1: 1 wrong move(s) in the composed plan, the first is move 10 (independent validator)" in problems
+    assert any("moves.arrow flags 0 move(s) wrong but the validator finds 1" in p for p in problems)
+
+
+def test_run_exits_1_when_a_plan_is_invalid(monkeypatch, tmp_path, capsys):
+    import engine.sim.simulation as simulation
+    from engine.cli.main import main
+
+    real = simulation.Simulation
+
+    def make(scenario, seed=0, worlds=1, arch="auto", **kw):
+        sim = real(scenario, seed=seed, worlds=worlds, backend="reference", **kw)
+        sim.device = LyingDevice(sim.device)
+        return sim
+
+    monkeypatch.setattr(simulation, "Simulation", make)
+    assert main(["run", "smoke", "--no-record", "--json"]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    w0 = summary["world_results"][0]
+    assert (w0["outcome"], w0["errors"], w0["first_error"], w0["plan_valid"]) == ("complete", 2, 3, False)
+    monkeypatch.setattr(simulation, "Simulation", lambda s, **kw: real(s, backend="reference",
+                                                                        **{k: v for k, v in kw.items() if k != "arch"}))
+    assert main(["run", "smoke", "--no-record", "--json"]) == 0
