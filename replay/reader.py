@@ -159,7 +159,8 @@ class ArrowLog:
         if len(set(names)) != len(names):
             return "schema names a column twice"
         if self.empty_schema.names and names != self.empty_schema.names:
-            optional = {"confidence"}  # frames: present only when recording asked for it
+            # frames: confidence only when recording asked for it; moves: wrong since format 2 (absent in 1)
+            optional = {"confidence", "wrong"}
             if [n for n in names if n not in optional] != [n for n in self.empty_schema.names if n not in optional]:
                 return f"columns {names} are not this file's {self.empty_schema.names}"
         for field in schema:

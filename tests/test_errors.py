@@ -220,3 +220,22 @@ def test_run_exits_1_when_a_plan_is_invalid(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(simulation, "Simulation", lambda s, **kw: real(s, backend="reference",
                                                                         **{k: v for k, v in kw.items() if k != "arch"}))
     assert main(["run", "smoke", "--no-record", "--json"]) == 0
+
+
+def test_format_1_moves_without_the_wrong_column_still_read(episodes, tmp_path):
+    _, folder = episodes["clean"]
+    old = tmp_path / "v1"
+    shutil.copytree(folder, old)
+    table = Episode.open(old).moves().drop(["wrong"])
+    meta = {**table.schema.metadata, b"gridhanoi.format_version": b"1"}
+    table = table.replace_schema_metadata(meta)
+    with ipc.new_file(str(old / "moves.arrow"), table.schema) as writer:
+        writer.write_table(table)
+    moves = Episode.open(old).moves()
+    assert "wrong" not in moves.column_names and moves.num_rows == 62
+    from engine.sim.audit_errors import check_wrong_moves
+    from engine.sim.audit import AuditReport
+
+    report = AuditReport()
+    check_wrong_moves(Episode.open(old), report)
+    assert report.ok and len(report.notes) == 2
