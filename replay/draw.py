@@ -287,6 +287,7 @@ def draw_legend(surface: pygame.Surface, rect: pygame.Rect, text: Text, enabled:
     inner = panel(surface, rect, text, "legend   (H: keys)")
     swatches = [(lbl, tuple(int(v) for v in c)) for lbl, c in zip(O.STATE_LABELS, O.STATE_COLOURS)]
     swatches.append(("no task", tuple(int(v) for v in O.NO_TASK)))
+    swatches.append(("wrong move", tuple(int(v) for v in O.WRONG)))
     col_w = inner.w // 2
     line = 14
     for n, (label, colour) in enumerate(swatches):
@@ -424,8 +425,10 @@ def timeline_tick(rect: pygame.Rect, t0: int, t1: int, x: float) -> int:
 
 
 def draw_timeline(surface: pygame.Surface, rect: pygame.Rect, text: Text, t0: int, t1: int, tick: int,
-                  density: np.ndarray | None, marks: np.ndarray, label: str) -> None:
-    """Draw the timeline: moves composed per pixel column (bars), stage changes (ticks), cursor and labels."""
+                  density: np.ndarray | None, marks: np.ndarray, label: str,
+                  errors: np.ndarray | None = None) -> None:
+    """Draw the timeline: moves composed per pixel column (bars), stage changes (ticks), the ticks at which wrong
+    moves entered the plan (pink, from the bottom), cursor and labels."""
     pygame.draw.rect(surface, PANEL_BG, rect, border_radius=4)
     bar = timeline_bar(rect)
     pygame.draw.rect(surface, (44, 48, 56), bar)
@@ -441,6 +444,11 @@ def draw_timeline(surface: pygame.Surface, rect: pygame.Rect, text: Text, t0: in
     for t in marks.tolist():
         x = timeline_x(rect, t0, t1, t)
         pygame.draw.line(surface, (120, 170, 255), (x, bar.y), (x, bar.y + 6), 2)
+    if errors is not None and len(errors):
+        colour = tuple(int(v) for v in O.WRONG)
+        for t in np.unique(errors).tolist():  # one mark per tick, however many errors entered in it
+            x = timeline_x(rect, t0, t1, t)
+            pygame.draw.line(surface, colour, (x, bar.bottom - 10), (x, bar.bottom - 1), 2)
     x = timeline_x(rect, t0, t1, tick)
     pygame.draw.line(surface, ACCENT, (x, bar.y - 3), (x, bar.bottom + 3), 3)
     text.draw(surface, str(t0), (bar.x, bar.bottom + 3), 15, DIM)

@@ -23,13 +23,14 @@ STATE_COLOURS = np.array([
 STATE_LABELS = ("Idle", "Working", "WaitingOracle", "Success", "Failure", "Dead")
 NO_TASK = np.array((62, 64, 70), dtype=np.uint8)  # an idle cell whose tile has no move: darker than Idle
 UNKNOWN = np.array((255, 0, 255), dtype=np.uint8)  # a state code this viewer does not know
+WRONG = np.array((255, 64, 200), dtype=np.uint8)  # a tile whose composed move is wrong (consensus mode): hot pink
 
 
 @dataclass(frozen=True)
 class Overlay:
     """One toggle of the viewer: number key, name, how it is drawn, and what it shows."""
 
-    key: int
+    key: int | str  # a number key, or the letter of the key that toggles it
     name: str
     kind: str   # "cell", "pixel" or "vector"
     help: str
@@ -45,10 +46,11 @@ OVERLAYS = (
     Overlay(7, "completed", "cell", "composed moves, tinted by when (dark = early, bright = late)"),
     Overlay(8, "tiles", "pixel", "tile borders (and cell borders when zoomed in)"),
     Overlay(9, "locked", "cell", "dim the cells outside the stage radius"),
+    Overlay("E", "errors", "cell", "tiles whose composed move is wrong (consensus mode), from when it entered"),
 )
 BY_KEY = {o.key: o for o in OVERLAYS}
 BY_NAME = {o.name: o for o in OVERLAYS}
-DEFAULT_ON = frozenset({"radius", "path"})
+DEFAULT_ON = frozenset({"radius", "path", "errors"})
 
 
 def _ramp(stops: list[tuple[float, tuple[int, int, int]]]) -> np.ndarray:
@@ -90,6 +92,7 @@ RAMP_WORDS = {"viridis": pack(VIRIDIS), "magma": pack(MAGMA)}
 ZONE_WORDS = pack(ZONE_TINTS)
 # completed moves: magma from a quarter up (its darkest quarter reads as "black = dead")
 WHEN_WORDS = pack(MAGMA[64 + (np.arange(256) * 3 >> 2)])
+WRONG_WORD = pack(WRONG[None])[0]
 
 
 def half(words: np.ndarray) -> np.ndarray:
@@ -135,11 +138,12 @@ def static_layers(move: np.ndarray, zone: np.ndarray, difficulty: np.ndarray) ->
 def compose(state: np.ndarray, layers: dict[str, np.ndarray], enabled: set[str] | frozenset,
             competence: np.ndarray | None = None, confidence: np.ndarray | None = None,
             done: np.ndarray | None = None, when: np.ndarray | None = None,
-            radius: float | None = None) -> np.ndarray:
+            radius: float | None = None, wrong: np.ndarray | None = None) -> np.ndarray:
     """Return the packed colours (h, w) uint32 of a (sub-)grid: state palette, then the enabled cell overlays.
 
     ``layers`` comes from static_layers; ``done`` marks the cells whose move is composed by now and ``when``
-    (u8) says how early in the episode it was composed (0 = first tick, 255 = last).
+    (u8) says how early in the episode it was composed (0 = first tick, 255 = last); ``wrong`` marks the cells
+    whose wrong move is composed by now (drawn last, over every other overlay, so an error is never hidden).
     """
     words = STATE_WORDS.take(state)
     words[layers["no_task"] & (state == 0)] = NO_TASK_WORD
@@ -155,6 +159,8 @@ def compose(state: np.ndarray, layers: dict[str, np.ndarray], enabled: set[str] 
         words = np.where(done, mix(words, WHEN_WORDS.take(when), 3), words)
     if "locked" in enabled and radius is not None:
         words = np.where(layers["difficulty"] > radius, darken(words, 1), words)
+    if "errors" in enabled and wrong is not None:
+        words = np.where(wrong, mix(words, WRONG_WORD, 3), words)
     return words
 
 

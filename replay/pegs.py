@@ -35,6 +35,21 @@ class MoveLog:
         # prefix_tick[k] = tick at which moves 0..k are all composed: prefix length is a searchsorted away
         self.prefix_tick = np.maximum.accumulate(self.tick_of) if size else self.tick_of
         self.sorted_ticks = np.sort(tick)
+        # moves composed wrong (consensus mode; the `wrong` column exists from format 2 on)
+        self.wrong = np.zeros(size, dtype=bool)
+        if "wrong" in moves.column_names:
+            self.wrong[move] = moves.column("wrong").to_numpy()[sel]
+        self.error_ticks = np.sort(self.tick_of[self.wrong])
+        self.flags_known = "wrong" in moves.column_names
+
+    def errors(self, tick: int) -> int:
+        """Return how many wrong moves were composed at or before ``tick``."""
+        return int(np.searchsorted(self.error_ticks, tick, side="right"))
+
+    def first_error(self, tick: int) -> int | None:
+        """Return the smallest index of a wrong move composed at or before ``tick`` (None when there is none)."""
+        bad = np.flatnonzero(self.wrong & (self.tick_of <= tick))
+        return int(bad[0]) if bad.size else None
 
     @property
     def last_tick(self) -> int | None:

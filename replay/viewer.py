@@ -36,7 +36,7 @@ HELP_ROWS = [
     ("click, drag", "on the timeline: seek"),
     ("wheel", "zoom at the mouse"),
     ("drag", "on the grid: pan     F or 0: fit"),
-    ("1 … 9", "toggle overlays (see the legend)"),
+    ("1 … 9, E", "toggle overlays (see the legend); E: wrong moves"),
     ("Tab", "next world (shift: previous)"),
     ("S", "save a screenshot (PNG)"),
     ("H or ?", "this help"),
@@ -239,6 +239,8 @@ class Viewer:
             self.view.reset()
         elif key == pygame.K_s:
             self.say(f"saved {self.screenshot()}", 4.0)
+        elif key == pygame.K_e:
+            self.toggle("errors")
         else:
             number = _number_key(key)
             if number in O.BY_KEY:
@@ -310,6 +312,7 @@ class Viewer:
             layers = O.static_layers(move, zone, _take(st.difficulty, sampling))
             layers["done_tick"] = _take(data.cell_done_tick, sampling)
             layers["when"] = _take(data.cell_when, sampling)
+            layers["wrong"] = _take(data.cell_wrong, sampling)
             tiles = O.edge_mask(sampling.expand(tile))
             if self.view.scale(self.rects.grid) >= 12:  # cell borders only once cells are big enough to see
                 tiles |= O.edge_mask(sampling.expand(np.add.outer(sampling.rows * st.size, sampling.cols)))
@@ -327,8 +330,10 @@ class Viewer:
         if sampling is None:
             return
         on = frozenset(self.enabled)
+        errors = "errors" in on and len(data.moves.error_ticks) > 0
         key = (self.world, frame.tick_shown if frame else None, on, self.view.key(grid),
-               tick if "completed" in on else None, radius if "locked" in on else None, id(data))
+               tick if "completed" in on else None, radius if "locked" in on else None, id(data),
+               data.moves.errors(tick) if errors else None)
         if self._image is None or self._image[0] != key:
             layers, borders = self._sub_grids(sampling, data)
             state = _take(frame.state, sampling) if frame else np.zeros(layers["no_task"].shape, np.uint8)
@@ -337,7 +342,8 @@ class Viewer:
                 competence=_take(frame.competence, sampling) if frame and "competence" in on else None,
                 confidence=_take(frame.confidence, sampling) if frame and frame.confidence is not None
                 and "confidence" in on else None,
-                done=layers["done_tick"] <= tick if "completed" in on else None, when=layers["when"], radius=radius)
+                done=layers["done_tick"] <= tick if "completed" in on else None, when=layers["when"], radius=radius,
+                wrong=layers["wrong"] & (layers["done_tick"] <= tick) if errors else None)
             image = sampling.expand(words)
             flat = image.reshape(-1)
             for name, kept in (("zones", 1), ("tiles", 3)):
@@ -376,8 +382,20 @@ class Viewer:
                    D.FG),
                   (f"moves {data.moves.complete(tick)}/{self.static.n_moves}  prefix {prefix}", D.FG),
                   (f"oracle calls {'-' if oracle is None else oracle}", D.FG),
+                  *self._error_segment(data, tick),
                   (f"{'playing' if self.playing or self.live else 'paused'}  {self.speed:g} ticks/s", D.DIM)]
         return [first, second]
+
+    @staticmethod
+    def _error_segment(data: WorldData, tick: int) -> list:
+        """The error counter of the status line: wrong moves composed by now and the first one (none shown for
+        an episode recorded before moves carried the flag)."""
+        if not data.moves.flags_known:
+            return []
+        n = data.moves.errors(tick)
+        if n == 0:
+            return [("errors 0", D.FG)]
+        return [(f"errors {n} (first: move {data.moves.first_error(tick)})", D.WARN)]
 
     def _draw_panels(self, surface: pygame.Surface, data: WorldData, frame: Frame | None, tick: int, radius,
                      prefix: int) -> None:
@@ -404,8 +422,10 @@ class Viewer:
         bar = D.timeline_bar(r.timeline)
         bins = max(min(bar.w // 3, data.t1 - data.t0 + 1), 1)  # bars at least 3 px wide, at most one per tick
         density = self._move_density(data, bins)
+        errors = data.moves.error_ticks
+        label = "moves composed (bars), stage changes (blue)" + (", wrong moves (pink)" if len(errors) else "")
         D.draw_timeline(surface, r.timeline, self.text, data.t0, data.t1, tick, density, data.stage_marks(),
-                        "moves composed (bars), stage changes (blue) — click or drag to seek")
+                        label + " — click or drag to seek", errors=errors)
 
     def _move_density(self, data, bins: int):
         """Moves composed per timeline bar, cached: a million-move episode would otherwise re-bin every frame."""

@@ -75,6 +75,9 @@ class WorldData:
                                        NOT_DONE)
         # how early each cell's move composed, as a ramp index over the whole episode (completed overlay)
         self.cell_when = O.to_index(np.minimum(self.cell_done_tick, self.t1), self.t0, max(self.t1, self.t0 + 1))
+        # cells whose move was composed wrong (shown from the tick it was composed)
+        wrong = self.moves.wrong
+        self.cell_wrong = (static.move >= 0) & (wrong[np.maximum(static.move, 0)] if len(wrong) else False)
         self.radii = self.series.get("radius")
 
     @staticmethod

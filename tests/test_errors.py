@@ -239,3 +239,59 @@ def test_format_1_moves_without_the_wrong_column_still_read(episodes, tmp_path):
     report = AuditReport()
     check_wrong_moves(Episode.open(old), report)
     assert report.ok and len(report.notes) == 2
+
+
+# --- the viewer marks wrong tiles, counts them and shows when they entered -------------------------------------------
+
+def test_viewer_marks_wrong_tiles_counts_them_and_marks_the_timeline(episodes):
+    pygame = pytest.importorskip("pygame")
+    from replay import draw as D
+    from replay import overlays as O
+    from replay.viewer import Viewer
+
+    _, folder = episodes["doctored"]
+    ep = Episode.open(folder)
+    moves = ep.moves()
+    world, move, tick = (moves.column(c).to_numpy() for c in ("world", "move", "tick"))
+    t3 = int(tick[(world == 0) & (move == 3)][0])
+    t7 = int(tick[(world == 0) & (move == 7)][0])
+    cells = np.argwhere(ep.layout().column("move").to_numpy().reshape(16, 16) == 3)
+    cell = tuple(int(c) for c in cells[0])
+
+    def shot(v):
+        surface = pygame.Surface(v.size)
+        v.render(surface)
+        return surface
+
+    def status(v):
+        return " ".join(c for line in v._status_lines(v.data(), v.frame(), v.tick, None, 0) for c, _ in line)
+
+    v = Viewer(folder, world=0, tick=t3 - 1, size=(900, 600), overlays={"errors"})
+    state_colour = lambda: tuple(int(x) for x in O.STATE_COLOURS[v.frame().state[cell]])  # noqa: E731
+    assert tuple(shot(v).get_at(v.cell_to_pixel(*cell)))[:3] == state_colour()
+    assert "errors 0" in status(v)
+    v.seek(t3)
+    r, g, b = tuple(shot(v).get_at(v.cell_to_pixel(*cell)))[:3]
+    assert (r, g, b) != state_colour() and r > g and b > g  # tinted toward the pink of a wrong move
+    expected = 1 + int(t7 <= t3)
+    assert f"errors {expected} (first: move 3)" in status(v)
+    v.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, mod=0, unicode="e"))
+    assert "errors" not in v.enabled
+    assert tuple(shot(v).get_at(v.cell_to_pixel(*cell)))[:3] == state_colour()
+    data = v.data()
+    v.seek(data.t0)  # the cursor would cover the mark at t3
+    surface = shot(v)
+    bar = D.timeline_bar(v.rects.timeline)
+    x = int(round(D.timeline_x(v.rects.timeline, data.t0, data.t1, t3)))
+    pinks = {tuple(surface.get_at((x + dx, bar.bottom - 4)))[:3] for dx in (-1, 0, 1)}
+    assert tuple(int(c) for c in O.WRONG) in pinks
+
+
+def test_viewer_of_a_clean_episode_shows_no_errors(episodes):
+    pytest.importorskip("pygame")
+    from replay.viewer import Viewer
+
+    _, folder = episodes["clean"]
+    v = Viewer(folder, world=0, size=(900, 600))
+    text = " ".join(c for line in v._status_lines(v.data(), v.frame(), v.tick, None, 0) for c, _ in line)
+    assert "errors 0" in text and not v.data().cell_wrong.any()

@@ -280,6 +280,7 @@ def test_number_keys_toggle_overlays_and_change_pixels(episode: Path):
     assert colour_at(render(v), v.cell_to_pixel(*cell)) == before
     for k in range(2, 10):
         v.handle(key(pygame.K_0 + k))
+    v.handle(key(pygame.K_e))  # the errors overlay has a letter key
     assert v.enabled == {o.name for o in O.OVERLAYS} - {"competence"}
     render(v)  # every overlay at once draws without error
 

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--step", type=int, help="GIF: ticks between frames (default: every recorded frame)")
     parser.add_argument("--size", default=None, metavar="WxH", help="window or image size in pixels")
     parser.add_argument("--overlays", metavar="LIST",
-                        help="comma-separated overlays on at start, names or keys 1-9, or 'none' "
+                        help="comma-separated overlays on at start, names or keys 1-9 and E, or 'none' "
                              "(competence, difficulty, confidence, zones, radius, path, completed, tiles, locked)")
     parser.set_defaults(func=run)
 
@@ -54,7 +54,7 @@ def parse_overlays(text: str | None) -> set[str] | None:
     for item in (s.strip() for s in text.split(",")):
         if item in ("", "none"):
             continue
-        overlay = BY_KEY.get(int(item)) if item.isdigit() else BY_NAME.get(item)
+        overlay = BY_KEY.get(int(item)) if item.isdigit() else BY_NAME.get(item) or BY_KEY.get(item.upper())
         if overlay is None:
             raise EpisodeError(f"--overlays: unknown overlay {item!r} (choose from {', '.join(BY_NAME)})")
         names.add(overlay.name)
