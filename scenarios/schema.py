@@ -5,6 +5,7 @@ docs/scenarios.md is generated from it (`python -m scenarios.schema` prints it, 
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,9 @@ class Key:
     range_doc: str = ""  # replaces the generated range text where that would mislead
     fields: tuple["Key", ...] = ()  # the fields of a table or of each item of an array of tables
     attr: str = ""  # Python field name where the TOML name is a keyword ("from" -> "start")
+    # Keys added after scenarios were first recorded: written to the effective text only when they (or another
+    # such key of their section) differ from the default, so older scenarios keep their text and hash.
+    omit_default: bool = False
 
     @property
     def field_name(self) -> str:
@@ -91,6 +95,11 @@ def _k(section: str, name: str, kind: str, default: object, doc: str, **kw) -> K
     return Key(section, name, kind, default, doc, **kw)
 
 
+def _added_later(*keys: Key) -> tuple[Key, ...]:
+    """Mark keys added after scenarios were first recorded (see Key.omit_default)."""
+    return tuple(dataclasses.replace(key, omit_default=True) for key in keys)
+
+
 def _unit(section: str, name: str, default: float, doc: str, **kw) -> Key:
     """A float in [0, 1] unless told otherwise."""
     return _k(section, name, "float", default, doc, lo=kw.pop("lo", 0.0), hi=kw.pop("hi", 1.0), **kw)
@@ -112,7 +121,7 @@ _OUTAGE = (
        attr="end"),
 )
 
-MANAGERS = ("none", "stages", "thompson", "uniform", "round_robin", "learning_progress")
+MANAGERS = ("none", "stages", "thompson", "uniform", "round_robin", "learning_progress", "learnability")
 
 SCHEMA: tuple[Key, ...] = (
     _k("", "name", "str", "", "scenario name shown by the tools (default: the file name)"),
@@ -173,24 +182,24 @@ SCHEMA: tuple[Key, ...] = (
     _k("oracle", "cost", "float", 20.0, "cost of one oracle call", lo=0.0),
     _k("oracle", "attempt_cost", "float", 1.0, "cost of one SLM attempt", lo=0.0),
     _k("oracle", "budget", "int", -1, "oracle calls allowed per world", lo=-1, range_doc="−1 (unlimited) | ≥ 0"),
-    # [consensus] (DESIGN §2.8); left out of the effective text while every key has its default, so verified
-    # scenarios keep the text and hash they had before the section existed
-    _k("consensus", "feedback", "str", "verified",
-       "verified: every proposal is checked (the paper); consensus: tiles vote and wrong moves can enter the plan",
-       choices=("verified", "consensus")),
-    _unit("consensus", "tau_commit", 0.7, "an attempt votes when its confidence p̂ ≥ tau_commit, else it abstains",
-          hi_open=True),
-    _k("consensus", "k_ahead", "int", 2, "a tile decides answer c once its votes lead every other answer by k",
-       lo=1, hi=1000),
-    _k("consensus", "w_oracle", "int", 1, "votes that one oracle answer casts", lo=0, hi=1000),
-    _unit("consensus", "red_flag", 0.0, "probability that a wrong proposal is red-flagged (discarded, no vote)"),
-    _k("consensus", "learn", "str", "self", "self: composed tiles and the leader's votes teach; oracle: only oracle "
-       "answers teach", choices=("self", "oracle")),
-    _k("consensus", "audit", "str", "off", "confidence: one oracle call checks a decision whose voters' mean p̂ < "
-       "tau_audit; contested: one whose runner-up has votes", choices=("off", "confidence", "contested")),
-    _unit("consensus", "tau_audit", 0.85, "mean p̂ of the leader's voters below which audit = confidence checks"),
-    _k("consensus", "nll_source", "str", "leader", "label of the NLL managers see: agreement with the tile's leader "
-       "or the oracle's answer", choices=("leader", "oracle")),
+    # [consensus] (DESIGN §2.8), added later: verified scenarios keep the text and hash they had before it
+    *_added_later(
+        _k("consensus", "feedback", "str", "verified", "verified: every proposal is checked (the paper); consensus: "
+           "tiles vote and wrong moves can enter the plan", choices=("verified", "consensus")),
+        _unit("consensus", "tau_commit", 0.7, "an attempt votes when its confidence p̂ ≥ tau_commit, else it "
+              "abstains", hi_open=True),
+        _k("consensus", "k_ahead", "int", 2, "a tile decides answer c once its votes lead every other answer by k",
+           lo=1, hi=1000),
+        _k("consensus", "w_oracle", "int", 1, "votes that one oracle answer casts", lo=0, hi=1000),
+        _unit("consensus", "red_flag", 0.0, "probability that a wrong proposal is red-flagged (discarded, no vote)"),
+        _k("consensus", "learn", "str", "self", "self: composed tiles and the leader's votes teach; oracle: only "
+           "oracle answers teach", choices=("self", "oracle")),
+        _k("consensus", "audit", "str", "off", "confidence: one oracle call checks a decision whose voters' mean p̂ "
+           "< tau_audit; contested: one whose runner-up has votes", choices=("off", "confidence", "contested")),
+        _unit("consensus", "tau_audit", 0.85, "mean p̂ of the leader's voters below which audit = confidence checks"),
+        _k("consensus", "nll_source", "str", "leader", "label of the NLL managers see: agreement with the tile's "
+           "leader or the oracle's answer", choices=("leader", "oracle")),
+    ),
     # [curriculum]
     _k("curriculum", "manager", "str", "stages", "curriculum manager that picks the active zones",
        choices=MANAGERS, pattern=r"^[\w.]+:\w+$", pattern_doc="package.module:Class"),
@@ -204,7 +213,10 @@ SCHEMA: tuple[Key, ...] = (
           lo_open=True),
     _k("curriculum", "reward_scaling", "str", "none", "quantile: rescale rewards by their 20th/80th percentiles",
        choices=("none", "quantile")),
-    _k("curriculum", "lp_window", "int", 20, "window (ticks) of the learning_progress manager", lo=2),
+    _k("curriculum", "lp_window", "int", 20, "window (ticks with attempts) of the learning_progress and "
+       "learnability managers", lo=2),
+    *_added_later(_unit("curriculum", "epsilon", 0.1, "ε: share of the learnability manager's picks drawn at "
+                                                       "random")),
     # [faults]
     _unit("faults", "dead_share", 0.0, "share of agents dead from tick 0 (seeded)", hi_open=True),
     _k("faults", "dead_ascii", "str", "", "square mask art, '#'/'X' dead, '.' alive; scaled to the grid",
@@ -227,9 +239,6 @@ SCHEMA: tuple[Key, ...] = (
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.section for k in SCHEMA if k.section))
 TOP_LEVEL: dict[str, Key] = {k.name: k for k in SCHEMA if not k.section}
 BY_SECTION: dict[str, dict[str, Key]] = {s: {k.name: k for k in SCHEMA if k.section == s} for s in SECTIONS}
-# Sections written to the effective text only when some key differs from its default: adding such a section does not
-# change the text (nor the hash) of any scenario written before it existed.
-OMITTED_AT_DEFAULTS: tuple[str, ...] = ("consensus",)
 
 
 def render_default(key: Key) -> str:

@@ -131,6 +131,7 @@ class CurriculumSpec:
     discount: float
     reward_scaling: str
     lp_window: int
+    epsilon: float
 
 
 @dataclass(frozen=True)

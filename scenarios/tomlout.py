@@ -5,7 +5,7 @@ writer dependency is needed; tomllib reads back exactly what it writes.
 """
 from __future__ import annotations
 
-from scenarios.schema import BY_SECTION, KINDS, OMITTED_AT_DEFAULTS, REQUIRED, SCHEMA, Key
+from scenarios.schema import KINDS, REQUIRED, SCHEMA, Key
 from scenarios.tomlvalue import toml_value
 
 
@@ -26,24 +26,34 @@ def _example(key: Key) -> dict[str, object]:
     return {f.name: f.default if f.default is not REQUIRED else examples[f.name] for f in key.fields}
 
 
-def _at_defaults(scenario, section: str) -> bool:
-    """Return whether every key of a section holds its default."""
-    spec = getattr(scenario, section)
-    return all(getattr(spec, key.field_name) == key.default for key in BY_SECTION[section].values())
+def _value(scenario, key: Key):
+    """Return the value a scenario holds for a key."""
+    return getattr(scenario if not key.section else getattr(scenario, key.section), key.field_name)
+
+
+def omitted_keys(scenario) -> set[str]:
+    """Dotted names of the keys added later (Key.omit_default) left out of the effective text: those of a section
+    whose added-later keys all hold their defaults."""
+    later: dict[str, list[Key]] = {}
+    for key in SCHEMA:
+        if key.omit_default:
+            later.setdefault(key.section, []).append(key)
+    return {key.dotted for keys in later.values() if all(_value(scenario, k) == k.default for k in keys)
+            for key in keys}
 
 
 def scenario_to_toml(scenario, comments: bool = False, header: tuple[str, ...] = ()) -> str:
     """Return the scenario as TOML listing every key; comments=True adds a comment line per key.
 
-    Without comments, a section of OMITTED_AT_DEFAULTS whose keys all hold their defaults is left out: loading the
-    text gives the same scenario, and scenarios written before that section existed keep their text and hash.
+    Without comments, keys added later that hold their defaults are left out (see omitted_keys): loading the text
+    gives the same scenario, and scenarios written before those keys existed keep their text and hash.
     """
     out: list[str] = [f"# {line}".rstrip() for line in header]
     tables: list[str] = []  # [[section.key]] blocks go after the section's plain keys
     section = None
-    omitted = set() if comments else {name for name in OMITTED_AT_DEFAULTS if _at_defaults(scenario, name)}
+    omitted = set() if comments else omitted_keys(scenario)
     for key in SCHEMA:
-        if key.section in omitted:
+        if key.dotted in omitted:
             continue
         if key.section != section:
             section = key.section
@@ -51,7 +61,7 @@ def scenario_to_toml(scenario, comments: bool = False, header: tuple[str, ...] =
             tables = []
             if section:
                 out += ["", f"[{section}]"] if out else [f"[{section}]"]
-        value = getattr(scenario if not section else getattr(scenario, section), key.field_name)
+        value = _value(scenario, key)
         if key.kind == "list[table]":
             if comments:
                 tables += ["", f"# {key.doc}; add one block per item"]

@@ -175,7 +175,7 @@ def test_learning_progress_tries_unseen_zones_first():
 
 
 # ---- determinism and the interface
-@pytest.mark.parametrize("name", ["thompson", "uniform", "round_robin", "learning_progress"])
+@pytest.mark.parametrize("name", ["thompson", "uniform", "round_robin", "learning_progress", "learnability"])
 def test_managers_are_deterministic_per_seed(name):
     runs = [play_bandit(make_manager(name, [7, 8], 10, **BANDIT), 2, pulls=300) for _ in range(2)]
     assert np.array_equal(*runs), "same seeds → same choices"

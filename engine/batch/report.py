@@ -28,7 +28,8 @@ EFFECT_METRICS = (("ticks", "ticks", "{:+.1f}"), ("attempts", "SLM attempts", "{
                   ("oracle_calls", "oracle calls", "{:+.1f}"), ("cost", "cost", "{:+.0f}"),
                   ("longest_plateau", "longest plateau", "{:+.1f}"))
 COLORS = {"thompson": "tab:red", "stages": "tab:blue", "none": "tab:gray", "uniform": "tab:green",
-          "round_robin": "tab:purple", "learning_progress": "tab:orange"}
+          "round_robin": "tab:purple", "learning_progress": "tab:orange",
+          "learnability": "tab:cyan"}
 
 
 def read_results(folder) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:

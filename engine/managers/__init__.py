@@ -1,13 +1,14 @@
 """Curriculum managers by name, plus user plugins given as "package.module:Class"."""
 import importlib
 
-from engine.managers.bandits import (LearningProgressManager, RoundRobinManager, ThompsonManager,
-                                     UniformManager)
+from engine.managers.bandits import (LearnabilityManager, LearningProgressManager, RoundRobinManager,
+                                     ThompsonManager, UniformManager)
 from engine.managers.base import Manager, ZoneObservation
 from engine.managers.spatial import NoCurriculum, StagesManager
 
 MANAGERS: dict[str, type[Manager]] = {m.name: m for m in (
-    StagesManager, NoCurriculum, ThompsonManager, UniformManager, RoundRobinManager, LearningProgressManager)}
+    StagesManager, NoCurriculum, ThompsonManager, UniformManager, RoundRobinManager, LearningProgressManager,
+    LearnabilityManager)}
 
 
 class ManagerError(ValueError):

@@ -1,5 +1,5 @@
 """Managers that pick `zones_per_tick` zones each tick: the paper's `thompson` and the baselines
-`uniform`, `round_robin` and `learning_progress` (DESIGN §2.6). Each world has its own random stream, keyed on its
+`uniform`, `round_robin`, `learning_progress` and `learnability` (DESIGN §2.6). Each world has its own random stream, keyed on its
 episode seed, so a world's choices do not depend on the batch it runs in.
 """
 import numpy as np
@@ -9,6 +9,7 @@ from engine.managers.base import Manager
 
 # draw streams: one per use, so no two decisions share a random number
 STREAM_UNIFORM, STREAM_THOMPSON_SAMPLE, STREAM_THOMPSON_REWARD, STREAM_LP_TIES = 1, 10, 20, 30
+STREAM_SFL_TIES, STREAM_SFL_EXPLORE, STREAM_SFL_RANDOM = 40, 41, 42
 
 
 def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
@@ -146,6 +147,64 @@ class LearningProgressManager(_Picker):
         seen = obs.resolved() > 0
         shifted = np.concatenate([self.history[:, :, 1:], obs.success_rate()[:, :, None]], axis=2)
         self.history = np.where(seen[:, :, None], shifted, self.history)
+
+
+def top_per_row(scores: np.ndarray, allowed: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Boolean mask of the counts[w] highest-scoring allowed entries of each row w (ties broken by lower index)."""
+    masked = np.where(allowed, scores, -np.inf)
+    order = np.argsort(-masked, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(order.shape[1])[None, :].repeat(order.shape[0], axis=0), axis=1)
+    return (rank < np.asarray(counts)[:, None]) & allowed
+
+
+class LearnabilityManager(_Picker):
+    """Sampling For Learnability (SFL; Rutherford et al., NeurIPS 2024): zones where the grid is right about half
+    the time are where it learns most.
+
+    Per zone, the pooled rate p of its last `lp_window` observations (ticks with resolved attempts; in consensus
+    mode the share of votes that agreed with their tile's leader, as ZoneObservation.success_rate gives it — no
+    ground truth), with a uniform prior: p = (good + 1) / (attempts + 2), so an untried zone scores like p = ½.
+    Each tick each of the `zones_per_tick` picks is, with probability ε (`curriculum.epsilon`), a uniformly random
+    open zone; the others go to the open zones of highest learnability p(1 − p), random tie-break.
+    """
+
+    name = "learnability"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.window = int(getattr(curriculum, "lp_window", 20))
+        self.epsilon = float(getattr(curriculum, "epsilon", 0.1))
+        shape = (self.n_worlds, self.n_zones, self.window)
+        self.good, self.tried = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+
+    def rate(self) -> np.ndarray:
+        """(W', Z) posterior-mean success (or agreement) rate over each zone's window."""
+        return (self.good.sum(axis=2) + 1.0) / (self.tried.sum(axis=2) + 2.0)
+
+    def learnability(self) -> np.ndarray:
+        """(W', Z) p(1 − p) per zone."""
+        p = self.rate()
+        return p * (1.0 - p)
+
+    def choose(self, obs):
+        """ε-random picks, the rest by learnability."""
+        self.next_round()
+        k = min(self.k, self.n_zones)
+        explore = (self.uniforms(STREAM_SFL_EXPLORE)[:, :k] < self.epsilon).sum(axis=1)
+        jitter = self.uniforms(STREAM_SFL_TIES) * 1e-9
+        best = top_per_row(self.learnability() + jitter, obs.open, k - explore)
+        # the random picks are drawn among the open zones not already chosen
+        return best | top_per_row(self.uniforms(STREAM_SFL_RANDOM), obs.open & ~best, explore)
+
+    def update(self, obs):
+        """Push this tick's counts into the window of every zone that resolved attempts."""
+        n = obs.resolved()
+        seen = n > 0
+        good = np.rint(obs.success_rate() * n).astype(np.int64)  # the rate's numerator, exactly
+        for window, now in ((self.good, good), (self.tried, n)):
+            shifted = np.concatenate([window[:, :, 1:], now[:, :, None]], axis=2)
+            window[...] = np.where(seen[:, :, None], shifted, window)
 
 
 class QuantileScaler:
