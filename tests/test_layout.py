@@ -278,7 +278,7 @@ def test_ascii_mask_scales_by_nearest_neighbour():
 
 
 @pytest.mark.parametrize(
-    "art, message", [("#.\n...", "square"), ("#a\n..", "unexpected 'a'"), ("", "empty")]
+    "art, message", [("#.\n...", "square"), ("#a\n..", "row 1 has 'a'"), ("", "no rows")]
 )
 def test_ascii_mask_errors_are_one_line(art, message):
     with pytest.raises(ValueError, match=message) as err:
@@ -290,7 +290,7 @@ def test_ascii_difficulty_map():
     grid = map_from_ascii("09\n90", 4)
     assert grid.shape == (4, 4)
     assert grid[0, 0] == 0 and grid[0, 3] == pytest.approx(1.42) and grid[3, 0] == pytest.approx(1.42)
-    with pytest.raises(ValueError, match="unexpected '#'"):
+    with pytest.raises(ValueError, match="row 1 has '#'"):
         map_from_ascii("0#\n00", 4)
 
 

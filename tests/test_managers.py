@@ -39,9 +39,13 @@ def observation(resolved, correct, nll=None, tick=0):
                            open=open_, zone_stats=stats)
 
 
-def play_bandit(manager, n_worlds, pulls=2000, seed=1234):
-    """Pull one arm per tick per world (reward drawn from its mean); return the chosen arms (pulls, W)."""
-    rng = np.random.default_rng(seed)
+def play_bandit(manager, seeds, pulls=2000, seed=1234):
+    """Pull one arm per tick per world (reward drawn from its mean); return the chosen arms (pulls, W).
+
+    World w's rewards come from its own stream, keyed by `seed` and its manager seed `seeds[w]`, so a world sees
+    the same rewards whichever worlds it is managed with."""
+    streams = [np.random.default_rng([seed, int(s)]) for s in seeds]
+    n_worlds = len(streams)
     Z = len(ARM_MEANS)
     chosen = np.zeros((pulls, n_worlds), np.int64)
     idle = observation(np.zeros((n_worlds, Z)), np.zeros((n_worlds, Z)))
@@ -49,7 +53,7 @@ def play_bandit(manager, n_worlds, pulls=2000, seed=1234):
         mask = manager.choose(idle)
         assert mask.shape == (n_worlds, Z) and np.all(mask.sum(axis=1) == 1), "zones_per_tick = 1 picks one arm"
         arm = mask.argmax(axis=1)
-        success = rng.random(n_worlds) < ARM_MEANS[arm]
+        success = np.array([rng.random() for rng in streams]) < ARM_MEANS[arm]
         resolved = mask.astype(np.int64)
         manager.update(observation(resolved, resolved * success[:, None], tick=t))
         chosen[t] = arm
@@ -102,8 +106,8 @@ def test_thompson_samples_top_k_open_zones_only():
 def bandit_runs():
     """Thompson and uniform on the 10-arm bandit, 20 seeds each (one world per seed, vectorised)."""
     seeds = list(range(20))
-    ts = play_bandit(make_manager("thompson", seeds, 10, **BANDIT), 20)
-    uni = play_bandit(make_manager("uniform", seeds, 10, **BANDIT), 20)
+    ts = play_bandit(make_manager("thompson", seeds, 10, **BANDIT), seeds)
+    uni = play_bandit(make_manager("uniform", seeds, 10, **BANDIT), seeds)
     return ts, uni
 
 
@@ -122,7 +126,7 @@ def test_thompson_regret_below_uniform_for_every_seed(bandit_runs):
 
 
 def test_quantile_reward_scaling_still_finds_the_best_arm():
-    chosen = play_bandit(make_manager("thompson", range(6), 10, reward_scaling="quantile", **BANDIT), 6,
+    chosen = play_bandit(make_manager("thompson", range(6), 10, reward_scaling="quantile", **BANDIT), range(6),
                          pulls=1000)
     late = chosen[-300:]
     assert all(np.bincount(late[:, w], minlength=10).argmax() == 9 for w in range(6))
@@ -177,13 +181,15 @@ def test_learning_progress_tries_unseen_zones_first():
 # ---- determinism and the interface
 @pytest.mark.parametrize("name", ["thompson", "uniform", "round_robin", "learning_progress", "learnability"])
 def test_managers_are_deterministic_per_seed(name):
-    runs = [play_bandit(make_manager(name, [7, 8], 10, **BANDIT), 2, pulls=300) for _ in range(2)]
+    runs = [play_bandit(make_manager(name, [7, 8], 10, **BANDIT), [7, 8], pulls=300) for _ in range(2)]
     assert np.array_equal(*runs), "same seeds → same choices"
-    # a world's choices do not depend on the other worlds it is managed with
-    alone = play_bandit(make_manager(name, [8], 10, **BANDIT), 1, pulls=300, seed=1234)
-    assert alone.shape == (300, 1)
+    # a world's choices do not depend on the other worlds it is managed with: world 1 (seed 8) of the pair
+    # chooses exactly what seed 8 chooses alone, and what it chooses beside another world
+    alone = play_bandit(make_manager(name, [8], 10, **BANDIT), [8], pulls=300)
+    beside = play_bandit(make_manager(name, [8, 3, 5], 10, **BANDIT), [8, 3, 5], pulls=300)
+    assert np.array_equal(runs[0][:, 1], alone[:, 0]) and np.array_equal(beside[:, 0], alone[:, 0])
     if name != "round_robin":
-        other = play_bandit(make_manager(name, [9, 10], 10, **BANDIT), 2, pulls=300)
+        other = play_bandit(make_manager(name, [9, 10], 10, **BANDIT), [9, 10], pulls=300)
         assert not np.array_equal(runs[0], other), "different seeds → different choices"
 
 
@@ -210,12 +216,28 @@ def test_user_plugin_manager_runs_in_a_simulation(taichi_cpu, monkeypatch):
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
     scenario = load_scenario("smoke", {"curriculum.manager": "tests.plugin_manager:MyManager"})
-    sim = Simulation(scenario, seed=0, worlds=2, arch="cpu").run()
+    sim = Simulation(scenario, seed=0, worlds=2, arch="cpu")
+    seen = []  # per tick: the zones the Simulation activated, and the zones where agents started attempts
+
+    def record(sim, stats):
+        seen.append((sim.active.copy(), stats["zone_stats"][:, :, K.Z_STARTED] > 0, sim.observation(
+            np.arange(2)).open.copy()))
+
+    sim.listeners.append(record)
+    sim.run()
     (_, manager), = sim.managers
-    assert type(manager).__name__ == "MyManager" and manager.calls > 0
+    assert type(manager).__name__ == "MyManager" and manager.calls == sim.tick
     assert sim.outcome == ["complete", "complete"]
-    # the plugin activates one zone per tick: never more than one zone's tiles worked at once
-    assert manager.max_active == 1
+    # the plugin activates one zone per tick: the Simulation passes exactly that zone to the kernel, and agents
+    # start attempts in no other zone
+    for active, started, _ in seen:
+        assert np.all(active.sum(axis=1) <= 1) and not np.any(started & ~active)
+    assert sum(int(s.sum()) for _, s, _ in seen) > 0
+    for t in range(1, len(seen)):  # the zone activated at tick t is the first zone open after tick t − 1
+        active, _, _ = seen[t]
+        opened = seen[t - 1][2]
+        for w in np.nonzero(active.any(axis=1))[0]:
+            assert np.argmax(active[w]) == np.argmax(opened[w])
 
 
 def test_quantile_thompson_completes_smoke(taichi_cpu):

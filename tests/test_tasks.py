@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.sim.tasks import Task, check_plan, make_task, optimal_length, pegs_after
+from engine.sim.tasks import Task, check_plan, make_task, optimal_length
 from engine.sim.tasks.validate import frame_stewart_length
 
 FRAME_STEWART_4 = [1, 3, 5, 9, 13, 17, 25, 33, 41, 49, 65, 81, 97, 113, 129, 161, 193, 225, 257, 289]  # DESIGN §2.1
@@ -184,6 +184,14 @@ def test_any_single_change_breaks_an_optimal_plan(n, data):
 
 
 # --- pegs after a prefix -------------------------------------------------------------------------------------------
+
+
+def pegs_after(moves, n_disks: int, n_pegs: int) -> list[list[int]]:
+    """replay's peg stacks after a prefix (the one copy, shared by the viewer), as lists."""
+    from replay.pegs import pegs_after as replay_pegs_after
+
+    moves = np.asarray(moves).reshape(-1, 3)
+    return [p.tolist() for p in replay_pegs_after(moves[:, 0], moves[:, 2], n_disks, n_pegs)]
 
 
 def test_pegs_after_three_disks():

@@ -10,24 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
+from scenarios.ascii_art import ALIVE, DEAD, art_rows, check_art
+
 MAX_DIFFICULTY = 1.42
-_ALIVE, _DEAD = ".", "#X"
 
 
-def _ascii_rows(text: str, what: str, allowed: str) -> list[str]:
-    """Return the non-blank rows of ASCII art (whitespace removed) after checking it is square of `allowed` only."""
-    rows = ["".join(line.split()) for line in text.splitlines()]
-    rows = [row for row in rows if row]
-    if not rows:
-        raise ValueError(f"{what} art is empty")
-    for r, row in enumerate(rows):
-        if len(row) != len(rows):
-            raise ValueError(f"{what} art must be square: row {r + 1} has {len(row)} characters, expected {len(rows)}")
-        for col, ch in enumerate(row):
-            if ch not in allowed:
-                where = f"{what} art row {r + 1}, column {col + 1}"
-                raise ValueError(f"{where}: unexpected {ch!r} (use {' '.join(allowed)})")
-    return rows
+def _ascii_rows(text: str, what: str, allowed: str, shown: str) -> list[str]:
+    """The rows of ASCII art after the check `scenario check` makes (scenarios/ascii_art.py); ValueError if bad."""
+    problem = check_art(text, allowed, shown)
+    if problem:
+        raise ValueError(f"{what} art {problem}")
+    return art_rows(text)
 
 
 def _nearest(art: np.ndarray, size: int) -> np.ndarray:
@@ -39,14 +32,14 @@ def _nearest(art: np.ndarray, size: int) -> np.ndarray:
 
 def mask_from_ascii(text: str, size: int) -> np.ndarray:
     """Return a (size, size) bool dead mask from square ASCII art: '.' alive, '#' or 'X' dead."""
-    rows = _ascii_rows(text, "mask", _ALIVE + _DEAD)
-    art = np.array([[ch in _DEAD for ch in row] for row in rows], dtype=bool)
+    rows = _ascii_rows(text, "mask", ALIVE + DEAD, "'#' or 'X' (dead) and '.' (alive)")
+    art = np.array([[ch in DEAD for ch in row] for row in rows], dtype=bool)
     return _nearest(art, size)
 
 
 def map_from_ascii(text: str, size: int) -> np.ndarray:
     """Return a (size, size) float64 difficulty map from square ASCII art of digits 0-9 (digit/9·1.42)."""
-    rows = _ascii_rows(text, "difficulty map", "0123456789")
+    rows = _ascii_rows(text, "difficulty map", "0123456789", "digits 0-9")
     art = np.array([[int(ch) for ch in row] for row in rows], dtype=np.float64) / 9.0 * MAX_DIFFICULTY
     return _nearest(art, size)
 

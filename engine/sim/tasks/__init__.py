@@ -12,9 +12,9 @@ from typing import Callable
 import numpy as np
 
 from engine.sim.tasks import hanoi
-from engine.sim.tasks.validate import PlanCheck, check_plan, frame_stewart_length, pegs_after
+from engine.sim.tasks.validate import PlanCheck, check_plan
 
-__all__ = ["Task", "PlanCheck", "make_task", "optimal_length", "check_plan", "pegs_after", "TASK_KINDS"]
+__all__ = ["Task", "PlanCheck", "make_task", "optimal_length", "check_plan", "TASK_KINDS"]
 
 _KINDS: dict[str, tuple[Callable[[int, int], np.ndarray], Callable[..., PlanCheck]]] = {
     "hanoi": (hanoi.hanoi_moves, check_plan),

@@ -6,9 +6,9 @@ disks on the last peg. A move table is an (M, 3) int32 array of (disk, src, dst)
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+
+from scenarios.move_count import frame_stewart_split, moves_for
 
 MAX_MOVES = 2**24 - 1  # 3 pegs, 24 disks: the largest table we build (200 MB as int32)
 MAX_DISKS = 64
@@ -28,28 +28,11 @@ def check_size(disks: int, pegs: int) -> None:
         )
 
 
-@lru_cache(maxsize=None)
-def _split(disks: int, pegs: int) -> tuple[int, int]:
-    """Return (optimal length, k) for Frame–Stewart: k top disks go aside with all pegs, the rest with one peg less."""
-    if disks == 0:
-        return 0, 0
-    if pegs == 3:
-        return 2**disks - 1, 0
-    if disks == 1:
-        return 1, 0
-    best = None
-    for k in range(1, disks):
-        length = 2 * _split(k, pegs)[0] + _split(disks - k, pegs - 1)[0]
-        if best is None or length < best[0]:
-            best = (length, k)
-    return best
-
-
 def optimal_length(disks: int, pegs: int) -> int:
     """Return the optimal number of moves (2^n − 1 for 3 pegs, the Frame–Stewart number for more)."""
     if disks < 0 or pegs < 3:
         raise ValueError(f"need disks >= 0 and pegs >= 3, got disks={disks}, pegs={pegs}")
-    return _split(int(disks), int(pegs))[0]
+    return moves_for(disks, pegs)
 
 
 def three_peg_moves(disks: int) -> np.ndarray:
@@ -93,7 +76,7 @@ def _plan(disks: int, pegs: tuple[int, ...], first_disk: int) -> list[np.ndarray
         return [block]
     if disks == 1:
         return [np.array([[first_disk, src, dst]], dtype=np.int32)]
-    k = _split(disks, len(pegs))[1]
+    k = frame_stewart_split(disks, len(pegs))[1]
     aside, rest = spares[0], tuple(spares[1:])
     return (
         _plan(k, (src, aside, dst, *rest), first_disk)

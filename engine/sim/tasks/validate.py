@@ -56,8 +56,8 @@ def _describe(index: int, disk: int, src: int, dst: int) -> str:
     return f"move {index} (disk {disk}, {src}→{dst})"
 
 
-def _first_illegal(rows: list, n_disks: int, n_pegs: int) -> PlanCheck | None:
-    """Simulate the pegs; return the first illegal move, or None when every move is legal."""
+def _play(rows: list, n_disks: int, n_pegs: int) -> PlanCheck | list[list[int]]:
+    """Simulate the pegs: the first illegal move as a failed PlanCheck, else the final stacks (bottom→top)."""
     pegs: list[list[int]] = [list(range(n_disks - 1, -1, -1))] + [[] for _ in range(n_pegs - 1)]
     for index, (disk, src, dst) in enumerate(rows):
         if not (0 <= src < n_pegs and 0 <= dst < n_pegs):
@@ -76,7 +76,7 @@ def _first_illegal(rows: list, n_disks: int, n_pegs: int) -> PlanCheck | None:
                 False, f"{_describe(index, disk, src, dst)}: disk {disk} would sit on smaller disk {target[-1]}", index
             )
         target.append(source.pop())
-    return None
+    return pegs
 
 
 def _first_loop(rows: list, n_disks: int, n_pegs: int) -> tuple[int, int] | None:
@@ -107,13 +107,12 @@ def check_plan(moves, n_disks: int, n_pegs: int) -> PlanCheck:
         i = int(bad[0])
         return PlanCheck(False, f"{_describe(i, *arr[i].tolist())}: disks are 0..{n_disks - 1}", i)
     rows = arr.tolist()
-    illegal = _first_illegal(rows, n_disks, n_pegs)
-    if illegal is not None:
-        return illegal
+    final = _play(rows, n_disks, n_pegs)
+    if isinstance(final, PlanCheck):
+        return final
 
     optimal = frame_stewart_length(n_disks, n_pegs)
     goal = n_pegs - 1
-    final = pegs_after(arr, n_disks, n_pegs)
     if len(final[goal]) != n_disks:
         return PlanCheck(
             False,
@@ -132,21 +131,6 @@ def check_plan(moves, n_disks: int, n_pegs: int) -> PlanCheck:
             )
         return PlanCheck(False, f"plan has {len(rows)} moves, optimal is {optimal}", None)
     return PlanCheck(True, f"valid optimal plan: {optimal} moves, {n_disks} disks, {n_pegs} pegs", None)
-
-
-def pegs_after(moves_prefix, n_disks: int, n_pegs: int) -> list[list[int]]:
-    """Return peg stacks (bottom→top) after a prefix: each disk sits where its last move took it (legality unchecked)."""
-    arr = np.asarray(moves_prefix, dtype=np.int64).reshape(-1, 3)
-    disks_ok = np.all((arr[:, 0] >= 0) & (arr[:, 0] < n_disks))
-    if not (disks_ok and np.all((arr[:, 2] >= 0) & (arr[:, 2] < n_pegs))):
-        raise ValueError(f"moves must name disks 0..{n_disks - 1} and pegs 0..{n_pegs - 1}")
-    where = np.zeros(n_disks, dtype=np.int64)
-    disks = arr[:, 0]
-    for disk in range(n_disks):
-        hits = np.flatnonzero(disks == disk)
-        if hits.size:
-            where[disk] = arr[hits[-1], 2]
-    return [[d for d in range(n_disks - 1, -1, -1) if where[d] == peg] for peg in range(n_pegs)]
 
 
 # ---- wrong moves: which composed moves differ from the plan the tiles were asked for ----------------------------
