@@ -14,6 +14,7 @@ import numpy as np
 from kernels import constants as K
 
 TABLE_METRICS = (  # column, heading, format
+    ("errors", "errors", "{:.0f}"),  # wrong composed moves (consensus mode; always 0 in verified mode)
     ("ticks", "ticks", "{:.0f}"),
     ("attempts", "SLM attempts", "{:.0f}"),
     ("oracle_calls", "oracle calls", "{:.0f}"),
@@ -86,13 +87,17 @@ def median_iqr(values: np.ndarray, fmt: str) -> str:
 def summary_table(cols: dict[str, np.ndarray], scenario: str) -> str:
     """Markdown table of one scenario: a row per manager × ablation, median [IQR] of each metric over seeds."""
     shown = [m for m in TABLE_METRICS if m[0] in cols]  # results written before a metric existed lack it
-    head = ["ablation", "manager", "runs", "complete", *(h for _, h, _ in shown), "ticks std"]
+    errors = "errors" in cols
+    head = ["ablation", "manager", "runs", "complete", *(["zero errors"] if errors else []),
+            *(h for _, h, _ in shown), "ticks std"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (sc, manager, ablation), idx in groups(cols).items():
         if sc != scenario:
             continue
         complete = int(np.sum(cols["outcome"][idx] == "complete"))
         cells = [ablation, manager, str(len(idx)), f"{complete}/{len(idx)}"]
+        if errors:  # episodes whose plan holds no wrong move, however far it got
+            cells.append(f"{int(np.sum(cols['errors'][idx].astype(float) == 0))}/{len(idx)}")
         cells += [median_iqr(cols[c][idx], fmt) for c, _, fmt in shown]
         cells.append(f"{np.std(cols['ticks'][idx].astype(float), ddof=1) if len(idx) > 1 else 0.0:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
