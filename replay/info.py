@@ -29,6 +29,7 @@ def episode_info(folder: os.PathLike | str) -> dict:
     ticks = [int(t.max()) for t in (ep.frame_ticks(w) for w in ep.worlds()) if len(t)]
     if metric_ticks is not None and metric_ticks.num_rows:
         ticks.append(int(np.max(metric_ticks.column("tick").to_numpy())))
+    moves = ep.moves()
     return {
         "folder": str(folder),
         "format_version": m.get("format_version"),
@@ -45,13 +46,23 @@ def episode_info(folder: os.PathLike | str) -> dict:
         "last_tick": max(ticks) if ticks else None,
         "metric_rows": metric_ticks.num_rows if metric_ticks is not None else ep.metrics().num_rows,
         "frames": ep.frame_count(),
-        "moves": ep.moves().num_rows,
+        "moves": moves.num_rows,
+        "wrong_moves": wrong_per_world(moves),
         "dropped_batches": ep.dropped_batches,
         "files": ep.file_sizes(),
         "started_at": m.get("started_at"),
         "finished_at": m.get("finished_at"),
         "error": m.get("error"),
     }
+
+
+def wrong_per_world(moves) -> dict[str, int] | None:
+    """Moves flagged wrong in moves.arrow, per world that has any (None: a format 1 file, which has no flags)."""
+    if "wrong" not in moves.column_names:
+        return None
+    world = moves.column("world").to_numpy()[moves.column("wrong").to_numpy(zero_copy_only=False)]
+    worlds, counts = np.unique(world, return_counts=True)
+    return {str(int(w)): int(n) for w, n in zip(worlds, counts)}
 
 
 def episode_status(ep: Episode, problems: list[str]) -> str:
@@ -97,7 +108,8 @@ def format_info(d: dict) -> str:
         ("outcome", _outcome(d["outcome"])),
         ("ticks", f"up to {d['last_tick']}" if d["last_tick"] is not None else "none recorded"),
         ("frames", d["frames"]),
-        ("moves", d["moves"]),
+        ("moves", d["moves"] if not d.get("wrong_moves") else f"{d['moves']}, wrong: " + ", ".join(
+            f"world {w}: {n}" for w, n in d["wrong_moves"].items())),
         ("metrics", f"{d['metric_rows']} rows"),
         ("files", ", ".join(f"{name} {_size(n)}" for name, n in d["files"].items())),
         ("format", f"version {d['format_version']}"),

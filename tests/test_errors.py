@@ -295,3 +295,12 @@ def test_viewer_of_a_clean_episode_shows_no_errors(episodes):
     v = Viewer(folder, world=0, size=(900, 600))
     text = " ".join(c for line in v._status_lines(v.data(), v.frame(), v.tick, None, 0) for c, _ in line)
     assert "errors 0" in text and not v.data().cell_wrong.any()
+
+
+def test_info_counts_the_flagged_wrong_moves(episodes):
+    from replay.info import episode_info, format_info
+
+    assert episode_info(episodes["clean"][1])["wrong_moves"] == {}
+    doctored_info = episode_info(episodes["doctored"][1])
+    assert doctored_info["wrong_moves"] == {"0": 2}
+    assert "moves     62, wrong: world 0: 2" in format_info(doctored_info)
