@@ -21,7 +21,8 @@ def print_summary(summary: dict) -> None:
                 "first error", "plan valid"):
         table.add_column(col, justify="right" if col not in ("outcome", "plan valid") else "left")
     for r in rows[:MAX_ROWS]:
-        valid = {None: "-", True: "yes", False: f"NO: {r['plan_error']}"}[r["plan_valid"]]
+        # with wrong moves the errors columns say why; else the validator's reason
+        valid = {None: "-", True: "yes", False: "NO" if r["errors"] else f"NO: {r['plan_error']}"}[r["plan_valid"]]
         first = "-" if r["first_error"] is None else str(r["first_error"])
         table.add_row(str(r["world"]), r["outcome"], str(r["ticks"]), f"{r['moves_complete']}/{m}", str(r["prefix"]),
                       str(r["attempts"]), str(r["oracle_calls"]), f"{r['cost']:g}", str(r["errors"]), first, valid)
