@@ -166,3 +166,62 @@ def test_reset_replays_the_same_episode(taichi_cpu):
     first = sim.run().summary()["world_results"]
     sim.reset()
     assert sim.run().summary()["world_results"] == first
+
+
+# ---- the differential test widened to what the runs above never reach: 4 pegs, tile 1, distill, wrong oracle
+# answers, different knobs per world inside one batch, and the frame ring the kernel records itself
+WIDE_BASE = {"task.pegs": 4, "agents.distill": True, "oracle.error": 0.2, "curriculum.manager": "thompson"}
+WIDE_CASES = {
+    # 16×16 one agent per move: 225 Frame–Stewart moves (18 disks) on 256 tiles
+    "tile 1": {"grid.tile": 1, "grid.tau_green": 1, "task.disks": 18},
+    # 2×2 tiles, 3 of 4 agree: adoptions teach the shared skill (distill); 49 moves (10 disks) on 64 tiles
+    "tile 2": {"grid.tile": 2, "grid.tau_green": 3, "task.disks": 10, "agents.c0": 0.05},
+}
+WIDE_WORLDS = (
+    {},
+    {"agents.distill": False, "oracle.error": 0.05, "agents.eta": 0.3, "agents.kappa": 0.3, "agents.alpha": 0.01,
+     "agents.a_max": 5, "oracle.tau_escalate": 0.3, "oracle.a_escalate": 1, "oracle.latency": 1,
+     "agents.slm_latency": 2, "agents.b_over": 0.5, "agents.omega": 3.0, "agents.sigma_conf": 0.8,
+     "agents.eta_nbr": 0.2, "agents.eta_shared": 0.01, "agents.p_min": 0.05, "agents.p_max": 0.98,
+     "oracle.budget": 40, "curriculum.manager": "stages"},
+    {"oracle.error": 0.5, "agents.eta_oracle": 0.6, "agents.s0": 0.1, "oracle.latency": 5,
+     "curriculum.zones_per_tick": 1, "curriculum.tau_stage": 0.6},
+)
+WAITING, FAILURE = 2, 4  # DESIGN §2.3
+
+
+@pytest.mark.parametrize("case", sorted(WIDE_CASES))
+def test_taichi_matches_reference_widened(taichi_cpu, case):
+    """Kernel and reference bit for bit, frames in the ring included, on 4 pegs with distill, wrong oracle
+    answers and per-world knobs; the ring holds the state and round(255·c) of the recorded worlds (DESIGN §3)."""
+    base = {**WIDE_BASE, **WIDE_CASES[case]}
+    variants = [load_scenario("smoke", {**base, **w}) for w in WIDE_WORLDS]
+    sims = [Simulation(variants[0], seed=21, worlds=3, arch="cpu", backend=b, variants=variants)
+            for b in ("taichi", "reference")]
+    slots, recorded = 8, [0, 2]
+    rings = [s.device.make_frame_ring(slots, recorded, True) for s in sims]
+    for s in sims:
+        s.frame_request = lambda tick: tick % slots
+    a, b = sims
+    wrong_answers = 0
+    while a.running.any() and a.tick < 400:
+        before = a.device.snapshot()["state"]
+        a.step()
+        b.step()
+        assert_same_tick(a, b, a.tick)
+        frames = [r.export(slots) for r in rings]
+        for x, y in zip(*frames):
+            assert np.array_equal(x, y), f"frame ring differs at tick {a.tick}"
+        slot, snap = (a.tick - 1) % slots, a.device.snapshot()
+        state, competence, confidence = frames[0]
+        assert np.array_equal(state[slot], snap["state"][recorded])
+        assert np.abs(competence[slot].astype(int) - np.floor(snap["competence"][recorded] * 255.0 + 0.5)).max() <= 1
+        assert np.abs(confidence[slot].astype(int) - np.floor(snap["confidence"][recorded] * 255.0 + 0.5)).max() <= 1
+        wrong_answers += int(((before == WAITING) & (snap["state"] == FAILURE)).sum())
+    assert a.summary()["world_results"] == b.summary()["world_results"]
+    results = a.summary()["world_results"]
+    assert all(r["outcome"] == "complete" for r in results), [r["outcome"] for r in results]
+    assert wrong_answers > 0 and all(r["oracle_calls"] > 0 and r["wrong_attempts"] > 0 for r in results)
+    if case == "tile 2":
+        assert all(r["adoptions"] > 0 for r in results)
+    assert not np.array_equal(a.skill[0], a.skill[1]), "the worlds' knobs differ, so do their shared skills"
