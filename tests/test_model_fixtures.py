@@ -438,3 +438,32 @@ def test_prefix_next_tile_starts_the_tick_after(backend):
         assert np.array_equal(tr.state(t), drawn(art.replace(" ", "\n"))), f"tick {t}"
     assert [tr.result(t)["prefix"] for t in range(6)] == [0, 1, 1, 2, 2, 3]
     assert (tr.result(5)["outcome"], tr.result(5)["ticks"]) == ("complete", 6)
+
+
+# ---- what an inactive zone still does
+IN_FLIGHT = fixture_toml(difficulty="""
+    9 0 0 0
+    0 0 0 0
+    9 9 0 0
+    9 9 0 0
+""", manager="tests.fixture_managers:EveryOtherTick")
+IN_FLIGHT_WORLDS = ({}, {"agents.slm_latency": 2}, {"oracle.enabled": True})
+# the agent at (0, 0) (always wrong), ticks 0 … 5; zones are active on even ticks only
+IN_FLIGHT_TRACK = {
+    0: "W F W F W F",  # due at odd ticks: attempts resolve although the zone is inactive then
+    1: "W W F F W W",  # Failure at tick 2 waits through the inactive tick 3, starts again at tick 4
+    2: "W O O S S S",  # escalated at tick 1, answered at 3 although the zone is inactive
+}
+
+
+def test_work_in_flight_finishes_in_an_inactive_zone(backend):
+    """Only Idle or Failure agents in an active zone start an attempt; attempts in flight resolve and oracle answers
+    arrive whether or not their zone is chosen this tick (DESIGN §2.4, §2.6)."""
+    tr = run(IN_FLIGHT, backend, 6, *IN_FLIGHT_WORLDS)
+    for w, states in IN_FLIGHT_TRACK.items():
+        got = "".join(LETTER[tr.state(t, w)[0, 0]] for t in range(6))
+        assert got == states.replace(" ", ""), f"world {w}"
+    # the right agents: started at tick 0, resolved at tick 1 (slm_latency 1) or 2 (slm_latency 2)
+    assert np.all(tr.state(1, 0)[HAS_TASK][1:] == STATES["S"])
+    assert np.all(tr.state(1, 1)[HAS_TASK][1:] == STATES["W"]) and np.all(tr.state(2, 1)[HAS_TASK][1:] == STATES["S"])
+    assert np.all(tr.field("due", 0, 1)[HAS_TASK] == 2)

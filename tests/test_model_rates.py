@@ -72,8 +72,8 @@ class Observed:
     def __init__(self, sim: Simulation, ticks: int):
         G = sim.layout.size
         digit = np.array([int(ch) for ch in band_art(G).replace("\n", "")])
-        rows = {k: [] for k in ("world", "cell", "a", "y", "phat", "proposal", "oracle_right", "oracle_world",
-                                "oracle_cell")}
+        rows = {k: [] for k in ("world", "cell", "a", "y", "phat", "proposal", "escalated", "oracle_right",
+                                "oracle_world", "oracle_cell")}
         for tick in range(ticks):
             before = sim.device.snapshot()
             running = sim.running.copy()
@@ -88,6 +88,7 @@ class Observed:
             rows["y"].append(after["history"][w, n] & 1)
             rows["phat"].append(after["confidence"][w, n].astype(np.float64))
             rows["proposal"].append(after["proposal"][w, n])
+            rows["escalated"].append(after["state"][w, n] == WAITING)
             answered = (before["state"] == WAITING) & due & running[:, None]
             w, n = np.nonzero(answered)
             rows["oracle_world"].append(w)
@@ -329,3 +330,26 @@ def test_move_table_is_designs_closed_form_on_the_spiral():
     layout = build_layout(L, 1, len(closed))
     assert np.array_equal(layout.move_of_cell.reshape(L, L), expected)
     assert make_task("hanoi", 20, 4).n_moves == 289
+
+
+def test_statistics_count_what_happened(backend):
+    """The run's statistics against the attempts seen agent by agent (DESIGN §2.4 Measure): attempts, correct,
+    oracle calls and wrong escalations; mean NLL = mean of −[y log p̂ + (1 − y) log(1 − p̂)]; 15 equal-width
+    reliability bins of p̂ holding count, correct and Σ p̂ (fixed point, scale 2¹⁶)."""
+    sim, obs = observe(backend, 3)
+    results = sim.summary()["world_results"]
+    for w, r in enumerate(results):
+        sel = obs.world == w
+        y, phat = obs.y[sel].astype(float), np.clip(obs.phat[sel], 1e-6, 1 - 1e-6)
+        assert (r["attempts"], r["correct"]) == (int(sel.sum()), int(y.sum())), w
+        assert (r["oracle_calls"], r["escalations_wrong"]) == (
+            int(obs.escalated[sel].sum()), int((obs.escalated[sel] & (y == 0)).sum())), w
+        nll = -(y * np.log(phat) + (1 - y) * np.log(1 - phat))
+        assert abs(r["mean_nll"] - nll.mean()) < 3e-5, (w, r["mean_nll"], nll.mean())
+        bins = np.minimum((phat * 15).astype(int), 14)
+        reliability = np.asarray(sim.reliability[w], dtype=np.float64)
+        assert np.array_equal(reliability[:, 0], np.bincount(bins, minlength=15)), w
+        assert np.array_equal(reliability[:, 1], np.bincount(bins, weights=y, minlength=15)), w
+        sums = np.bincount(bins, weights=phat, minlength=15)
+        assert np.all(np.abs(reliability[:, 2] / 65536.0 - sums) <= reliability[:, 0] * 2.0 ** -16 + 1e-9), w
+    assert sum(r["oracle_calls"] for r in results[:6]) == 0 and all(r["oracle_calls"] > 1000 for r in results[6:])
