@@ -224,6 +224,7 @@ def test_adoption_of_an_agent_waiting_for_the_oracle(backend):
     np.testing.assert_allclose(tr.field("competence", 1, w)[0, 1], 0.4, **F32)
     r = tr.result(1, w)
     assert (r["attempts"], r["correct"], r["adoptions"], r["oracle_calls"], r["outcome"]) == (11, 10, 1, 1, "complete")
+    assert r["cost"] == 11 * 1.0 + 1 * 20.0, "SLM attempts cost 1, an oracle call 20 (defaults)"
     assert tr.result(1, STRICT)["oracle_calls"] == tr.result(1, COMPOSE)["oracle_calls"] == 0
 
 
@@ -336,6 +337,32 @@ def test_neighbour_learning_order_and_teachers(backend):
     # A and B complete at tick 3; C has 3 live agents for τ_green 4: stalled, and it names move 2
     r = tr.result(3)
     assert (r["outcome"], r["moves_complete"], r["stalled_moves"]) == ("stalled", 2, [2])
+
+
+ADOPTION_TEACHES = fixture_toml(difficulty="""
+    0 0 9 9
+    0 9 9 9
+    9 9 9 9
+    9 9 9 9
+""", tau_green=3, agents=dict(eta=0.5, eta_nbr=0.5))
+
+
+def test_adoptions_teach_neighbours(backend):
+    """Cooperation runs after Compose: the agent that adopts A's move (c 0.2 → 0.6) teaches its neighbour (1, 2) in the
+    same tick, as the attempt-successes of A teach (0, 2); B and C fail everywhere and teach nobody."""
+    tr = run(ADOPTION_TEACHES, backend, 3)
+    assert np.array_equal(tr.state(1), drawn("""
+        S S F F
+        S S F F
+        . . F F
+        . . F F"""))
+    expected = np.array([[0.6, 0.6, 0.4, 0.2],
+                         [0.6, 0.6, 0.4, 0.2],   # (1, 2) learned from the adopter (1, 1) only
+                         [0.2, 0.2, 0.2, 0.2],
+                         [0.2, 0.2, 0.2, 0.2]])
+    np.testing.assert_allclose(tr.field("competence", 1), expected, **F32)
+    assert tr.result(1)["adoptions"] == 1
+    np.testing.assert_allclose(tr.field("competence", 2), expected, **F32)  # tick 2: restarts, nobody turns
 
 
 # ---- shared skill
