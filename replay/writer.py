@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from replay import schema as S
+from replay.atomic import replace_atomically
 from replay.schema import EpisodeError
 from replay.reader import file_sha256
 
@@ -79,13 +80,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"manifest value of type {type(value).__name__} is not JSON serialisable")
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict | list) -> None:
     """Write ``data`` as JSON to ``path`` so that readers see either the old or the new file, never a mix."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=_json_default)
-        f.write("\n")
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, default=_json_default)
+            f.write("\n")
+
+    replace_atomically(path, write)
 
 
 def _cells_array(cells: np.ndarray) -> pa.FixedSizeBinaryArray:

@@ -66,14 +66,14 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert code == 2 and message in err and "\n" not in err
 
 
-def test_batches_split_by_layout_and_by_curriculum_per_manager():
+def test_knobs_share_a_batch_and_a_layout_change_splits_it():
     configs = E.grid_configs("smoke", ["thompson", "stages"], ["alpha0", "lambda0", "random_mapping"], None)
     batches = E.plan_batches(configs, seeds=3)
     labels = [[dict(c.labels)["ablation"] for c in b.configs] for b in batches]
     # knobs share a batch (each world keeps its own [curriculum]); random_mapping changes the layout
     assert labels == [["baseline", "baseline", "alpha0", "alpha0", "lambda0", "lambda0"],
                       ["random_mapping", "random_mapping"]]
-    assert [b.seed for b in batches] == [0, 18] and [b.worlds for b in batches] == [18, 6]
+    assert [b.seeds[0][0] for b in batches] == [0, 18] and [b.worlds for b in batches] == [18, 6]
     assert list(batches[1].episode_seeds()) == list(range(18, 24))
     paired = E.plan_batches(configs, seeds=3, paired=True)
     assert [b.worlds for b in paired] == [18, 6]
@@ -82,13 +82,14 @@ def test_batches_split_by_layout_and_by_curriculum_per_manager():
 
 def test_paired_seeds_make_a_knob_without_effect_exactly_zero(taichi_cpu):
     """λ only enters the thompson reward: under `stages` a λ step gives bit-identical runs."""
+    from engine.batch.runner import run_batch
     from engine.batch.sensitivity import paired_effect
 
     a = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40})
     b = E.make_config("smoke", {"manager": "stages"}, {"curriculum.manager": "stages", "task.max_ticks": 40,
                                                        "curriculum.nll_weight": 2.0})
     (batch,) = E.plan_batches([a, b], seeds=2, paired=True)  # one Simulation, seeds 0, 1 for each config
-    rows = E.run_batch(batch, "cpu").rows
+    rows = run_batch(batch, "cpu").rows
     ra, rb = rows[:2], rows[2:]
     assert [r["seed"] for r in ra] == [r["seed"] for r in rb] == [0, 1]
     for key in ("ticks", "attempts", "oracle_calls", "ece"):
@@ -121,3 +122,18 @@ def test_sensitivity_markdown_shows_paired_effects_with_standard_errors():
     text = sensitivity_markdown(cols)
     assert "| η | `agents.eta` | down | 0.1 | **+10.0 ± 0.8** |" in text
     assert "| η | `agents.eta` | up | 0.4 | 0 |" in text
+
+
+def test_a_crashing_configuration_is_retried_alone_and_the_others_keep_their_rows(tmp_path, capsys, taichi_cpu):
+    """The batch holding a crashing plugin runs again one configuration at a time (the sweep's retry): the other
+    configuration of that batch still gets its rows, the crashed one gets rows with outcome "crashed", exit 1."""
+    code = main(["experiment", "--scenario", "smoke", "--managers", "stages,tests.sweep_specs.boom:Boom",
+                 "--seeds", "2", "--ticks", "30", "--arch", "cpu", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "curriculum.manager" not in err and "manager=tests.sweep_specs.boom:Boom" in err and "RuntimeError: boom" in err
+    rows = pq.read_table(tmp_path / "results.parquet").to_pylist()
+    by_manager = {m: [r for r in rows if r["manager"] == m] for m in ("stages", "tests.sweep_specs.boom:Boom")}
+    assert [r["outcome"] for r in by_manager["tests.sweep_specs.boom:Boom"]] == ["crashed", "crashed"]
+    assert all(r["outcome"] in ("complete", "max_ticks", "stalled") for r in by_manager["stages"])
+    assert sorted(r["seed"] for r in rows) == [0, 1, 2, 3]  # the crashed runs keep the seeds they were given

@@ -75,31 +75,57 @@ def test_no_attempts_give_nan_not_zero():
     assert np.isnan(metrics.ece(np.zeros((2, K.RELIABILITY_BINS, 3), np.int64))).all()
 
 
-def test_world_metrics_and_time_series_agree_with_the_simulation(taichi_cpu):
+def test_world_metrics_match_figures_recomputed_from_the_per_tick_statistics(taichi_cpu):
+    """world_metrics (the one formula behind run, experiment and sweep) against the same figures rebuilt here from
+    what the kernel reported tick by tick, DESIGN's cost formula, the reliability bins and the plan validator."""
     from engine.sim.simulation import Simulation
+    from engine.sim.tasks import check_plan
     from scenarios.loader import load_scenario
 
-    sim = Simulation(load_scenario("smoke", {"curriculum.manager": "stages"}), seed=4, worlds=3, arch="cpu")
+    scenario = load_scenario("smoke", {"curriculum.manager": "stages"})
+    sim = Simulation(scenario, seed=4, worlds=3, arch="cpu")
     series = metrics.TimeSeries()
-    sim.listeners.append(series)
+    per_tick = []  # the kernel's per-tick, per-world counters
+    sim.listeners += [series, lambda sim, stats: per_tick.append(stats["world_totals"].copy())]
     sim.run()
-    summary = sim.summary()["world_results"]
     arrays = series.arrays()
+    summed = np.sum(per_tick, axis=0)
     assert arrays["moves"].shape == (sim.tick, 3)
     for w in range(3):
-        m, s = metrics.world_metrics(sim, w), summary[w]
-        for key in ("outcome", "ticks", "attempts", "wrong_attempts", "oracle_calls", "cost", "adoptions",
-                    "moves_complete", "stage_ticks"):
-            assert m[key] == s[key], key
-        assert m["mean_nll"] == pytest.approx(s["mean_nll"])
-        assert m["ticks_to_complete"] == s["ticks"] and m["plan_valid"] is True
-        assert 0 < m["ece"] < 1 and 0 < m["brier"] < 1 and 0 <= m["escalation_precision"] <= 1
-        assert sum(m["rel_count"]) == m["attempts"], "every resolved attempt lands in one reliability bin"
-        end = s["ticks"] - 1
-        assert arrays["moves"][end, w] == s["moves_complete"] and arrays["oracle_calls"][end, w] == s["oracle_calls"]
-        assert arrays["attempts"][end, w] == s["attempts"]
+        m = metrics.world_metrics(sim, w)
+        t = summed[w]
+        attempts, correct, calls = int(t[K.Z_RESOLVED]), int(t[K.Z_CORRECT]), int(t[K.Z_ESCALATED])
+        ended = int(np.nonzero(per_tick_any(per_tick, w))[0][-1]) + 1  # the last tick the world worked
+        assert m["outcome"] == "complete" and m["ticks"] == ended == m["ticks_to_complete"]
+        assert m["moves_complete"] == m["moves_total"] == 31 and m["seed"] == 4 + w and m["manager"] == "stages"
+        assert (m["attempts"], m["correct"], m["wrong_attempts"]) == (attempts, correct, attempts - correct)
+        assert m["oracle_calls"] == calls and m["adoptions"] == int(t[K.Z_ADOPTED])
+        assert m["cost"] == attempts * 1 + calls * 20  # DESIGN: one per SLM attempt, oracle.cost = 20 per call
+        assert m["accuracy"] == pytest.approx(correct / attempts)
+        assert m["mean_nll"] == pytest.approx(t[K.Z_NLL_FX] / K.FX_SCALE / attempts)
+        assert m["brier"] == pytest.approx(t[K.Z_BRIER_FX] / K.FX_SCALE / attempts)
+        rel = sim.reliability[w]
+        assert rel[:, 0].sum() == attempts, "every resolved attempt lands in one reliability bin"
+        gap = sum(n * abs(c / n - p / K.FX_SCALE / n) for n, c, p in rel.tolist() if n)
+        assert m["ece"] == pytest.approx(gap / attempts)
+        assert m["plan_valid"] is True and check_plan(sim.composed_plan(w), 5, 3).ok and m["plan_error"] is None
+        end = m["ticks"] - 1
+        assert arrays["moves"][end, w] == m["moves_complete"] and arrays["oracle_calls"][end, w] == calls
+        assert arrays["attempts"][end, w] == attempts
         assert np.all(np.diff(arrays["moves"][:, w]) >= 0), "moves complete never decrease"
         stages = arrays["stage"][:, w]
-        assert stages[-1] == s["stage"] and np.all(np.diff(stages) >= 0)
+        assert stages[-1] == m["final_stage"] and np.all(np.diff(stages) >= 0)
+        opened = [0] + [int(k) + 1 for k in np.nonzero(np.diff(stages[:m["ticks"]]))[0] + 1]
+        assert m["stage_ticks"] == opened, "stage s began the tick after the one that opened it"
         cols = metrics.stage_tick_columns(m["stage_ticks"], sim.layout.n_rings)
         assert [cols[f"stage_{k}_tick"] for k in range(1, len(m["stage_ticks"]))] == m["stage_ticks"][1:]
+    # the run summary is this formula, with NaN written as None for JSON
+    assert sim.summary()["world_results"][0] == {k: None if isinstance(v, float) and math.isnan(v) else v
+                                                 for k, v in metrics.world_metrics(sim, 0).items()}
+
+
+def per_tick_any(per_tick, w):
+    """Per tick: did world w resolve, start or escalate anything (ended worlds report zeros)."""
+    cols = [K.Z_RESOLVED, K.Z_STARTED, K.Z_ESCALATED, K.Z_N_IDLE, K.Z_N_WORKING, K.Z_N_WAITING, K.Z_N_SUCCESS,
+            K.Z_N_FAILURE]
+    return np.array([t[w, cols].any() for t in per_tick])

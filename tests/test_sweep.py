@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
+from engine.batch.parquet import write_parquet
+from engine.batch.runner import Failure
 from engine.batch.sweep.jobs import expand, plan_jobs
-from engine.batch.sweep.results import job_done, read_results, result_table, write_atomically
+from engine.batch.sweep.results import job_done, read_results, result_table
 from engine.batch.sweep.spec import load_spec
-from engine.batch.sweep.worker import Failure
 from scenarios.errors import ScenarioError
 
 SPECS = ROOT / "tests" / "sweep_specs"
 # timing, machine and checkout (others may commit while a test runs): everything else is a function of the spec
-VOLATILE = {"job_wall_s", "hardware", "git_commit"}
+VOLATILE = {"batch_wall_s", "hardware", "git_commit"}
 
 
 def spec_file(tmp_path, text: str, name: str = "spec.toml") -> Path:
@@ -31,10 +32,10 @@ def spec_file(tmp_path, text: str, name: str = "spec.toml") -> Path:
     return path
 
 
-def plan(path):
+def plan(path, version="test", arch="cpu"):
     """The jobs of a spec file."""
     spec = load_spec(path)
-    return plan_jobs(spec, expand(spec), "test")
+    return plan_jobs(spec, expand(spec), version, arch)
 
 
 def comparable_rows(out) -> list[dict]:
@@ -59,24 +60,42 @@ def test_example_specs_plan_into_batched_jobs():
     assert sum(j.runs for j in managers) == 2 * 3 * 3 * 8 and all(j.runs <= 24 for j in managers)
 
 
-def test_grouping_keeps_one_curriculum_per_manager_and_one_layout_per_job(tmp_path):
+def test_per_world_parameters_share_a_job_and_layout_parameters_split_it(tmp_path):
     path = spec_file(tmp_path, 'name = "g"\nscenarios = ["smoke"]\nseeds = 5\nworlds_per_job = 4\n[params]\n'
                                '"curriculum.manager" = ["thompson", "stages"]\n"curriculum.nll_weight" = [0.0, 1.0]\n')
     jobs = plan(path)
-    # the two λ of thompson cannot share a Simulation (one manager instance per name): 2 groups of 2 configs,
-    # each in blocks of 4 // 2 = 2 seeds
-    assert sorted({tuple(c.params for c in j.configs) for j in jobs}) == sorted({
-        ((("curriculum.manager", "thompson"), ("curriculum.nll_weight", 0.0)),
-         (("curriculum.manager", "stages"), ("curriculum.nll_weight", 0.0))),
-        ((("curriculum.manager", "thompson"), ("curriculum.nll_weight", 1.0)),
-         (("curriculum.manager", "stages"), ("curriculum.nll_weight", 1.0)))})
-    assert [j.seeds for j in jobs[:3]] == [(0, 1), (2, 3), (4,)]
-    # more seeds later: the full blocks keep their ids, so a re-run only runs the new seeds
+    # two λ of thompson are two [curriculum] sections: the Simulation gives each world its own, so all four
+    # configurations run in one job, in blocks of 4 // 4 = 1 seed
+    assert [len(j.configs) for j in jobs] == [4] * 5 and [j.seeds for j in jobs] == [(s,) for s in range(5)]
+    assert {tuple(c.labels) for c in jobs[0].configs} == {
+        (("curriculum.manager", m), ("curriculum.nll_weight", lam)) for m in ("thompson", "stages") for lam in (0.0, 1.0)}
+    # more seeds later: the jobs keep their ids, so a re-run only runs the new seeds
     more = plan(spec_file(tmp_path, path.read_text().replace("seeds = 5", "seeds = 8"), "more.toml"))
-    assert {j.id for j in jobs if len(j.seeds) == 2} <= {j.id for j in more}
+    assert {j.id for j in jobs} <= {j.id for j in more} and len(more) == 8
+    # τ_green is a per-world kernel parameter: it never splits a job either
+    tau = plan(spec_file(tmp_path, 'scenarios = ["smoke"]\nseeds = 1\n[params]\n"grid.tau_green" = [2, 3, 4]\n',
+                         "tau.toml"))
+    assert [len(j.configs) for j in tau] == [3]
     radii = plan(spec_file(tmp_path, 'scenarios = ["smoke"]\nseeds = 1\n[params]\n'
                                      '"curriculum.radii" = [[0.5, 1.42], [0.25, 0.5, 1.42]]\n', "radii.toml"))
     assert len(radii) == 2 and radii[0].stage_columns == 3  # radii shape the shared layout: separate jobs
+
+
+def test_job_ids_change_with_arch_version_and_scenario_inputs(tmp_path):
+    """Everything that changes a job's rows is in its id, so a re-run never skips a job that would differ."""
+    base = [j.id for j in plan(SPECS / "smoke-alpha.toml")]
+    assert [j.id for j in plan(SPECS / "smoke-alpha.toml")] == base  # stable
+    for other in (plan(SPECS / "smoke-alpha.toml", arch="auto"), plan(SPECS / "smoke-alpha.toml", version="other")):
+        assert not set(j.id for j in other) & set(base)
+    # a PNG map the scenario reads: same scenario text, other bytes → other ids
+    from PIL import Image
+
+    Image.new("L", (4, 4), 255).save(tmp_path / "dead.png")
+    (tmp_path / "s.toml").write_text((ROOT / "scenarios" / "smoke.toml").read_text() + '\n[faults]\ndead_png = "dead.png"\n')
+    spec = spec_file(tmp_path, 'scenarios = ["s.toml"]\nseeds = 1\n')
+    before = [j.id for j in plan(spec)]
+    Image.new("L", (4, 4), 0).save(tmp_path / "dead.png")
+    assert [j.id for j in plan(spec)] != before
 
 
 @pytest.mark.parametrize("text, key", [
@@ -118,10 +137,10 @@ def test_result_files_are_atomic_and_failures_mean_not_done(tmp_path):
     job = plan(SPECS / "smoke-alpha.toml")[0]
     row = {"sweep": "s", "job": job.id, "scenario": "smoke", "seed": 0, "agents.alpha": 0, "plan_error": None}
     path = tmp_path / "job-x.parquet"
-    write_atomically(result_table(job, [row], []), path)
+    write_parquet(path, result_table(job, [row], []))
     assert os.listdir(tmp_path) == ["job-x.parquet"] and job_done(path)
     assert read_results_file(path)["agents.alpha"] == [0.0]  # the column type comes from the spec, not the row
-    write_atomically(result_table(job, [row], [Failure(job.id, "smoke", {}, [0], "E: x")]), path)
+    write_parquet(path, result_table(job, [row], [Failure("smoke", {}, [0], "E: x", job.id)]))
     assert not job_done(path)  # a job with a crashed configuration runs again next time
 
 
@@ -142,19 +161,17 @@ def test_backend_choices_are_checked():
 
 # ---------------------------------------------------------------- a job's worlds are the episodes of their seeds
 def test_job_world_equals_a_solo_run_with_its_seed(taichi_cpu):
+    from engine.batch.runner import run_batch
     from engine.sim.simulation import Simulation
-    from engine.batch.sweep.worker import run_configs
-    from scenarios.loader import load_scenario_text
 
     job = plan(SPECS / "smoke-alpha.toml")[0]
-    job = dataclasses.replace(job, seeds=(5, 3))
-    rows = run_configs(job, job.configs, "cpu")
+    rows = run_batch(dataclasses.replace(job.batch, seeds=((5, 3), (5, 3))), "cpu").rows
     assert [(r["agents.alpha"], r["seed"]) for r in rows] == [(0.0, 5), (0.0, 3), (0.01, 5), (0.01, 3)]
-    c = job.configs[1]
-    solo = Simulation(load_scenario_text(c.text, c.source, None, Path(c.base_dir)), seed=3, arch="cpu").run()
-    alone = solo.summary()["world_results"][0]
-    assert {k: v for k, v in rows[3].items() if k in alone and k != "world"} == \
-        {k: v for k, v in alone.items() if not isinstance(v, list) and k != "world"}
+    alone = Simulation(job.configs[1].variant, seed=3, arch="cpu").run().summary()["world_results"][0]
+    shared = [k for k in alone if k in rows[3]]
+    assert len(shared) >= 20  # the row carries every scalar figure of the run summary
+    nan_as_none = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in rows[3].items()}
+    assert {k: nan_as_none[k] for k in shared} == {k: alone[k] for k in shared}
 
 
 # ---------------------------------------------------------------- whole sweeps through the CLI

@@ -1,8 +1,9 @@
 """The experiment grid runner: (scenario × configuration × seed) as a few batched Simulations.
 
 A *configuration* is one effective scenario (a manager, an ablation or a knob step applied to a built-in) with
-labels; it runs `seeds` times. Configurations that share a layout (grid, task, layout, faults, c₀ patches) run as
-worlds of one Simulation (`variants`), so one kernel launch steps them all.
+labels; it runs `seeds` times. Configurations that may share a Simulation run as its worlds (`variants`), so one
+kernel launch steps them all: the planner, rows, retry and Parquet writing are the sweep's too (engine/batch/plan.py,
+rows.py, runner.py, parquet.py).
 
 Seeds. World w of a Simulation is the episode with seed `seed + w`, and its trajectory depends only on that seed and
 its own scenario (DESIGN §2.2). Configuration j of a scenario (numbered in batch order) runs the consecutive seeds
@@ -13,11 +14,10 @@ reproduces alone: `gridhanoi run SCENARIO --seed SEED --manager MANAGER` plus th
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from engine.batch.plan import Batch, Config, group, make_config
+from engine.batch.runner import BatchResult
 from engine.sim import metrics
 
 # Ablations of the paper's mechanisms, as dotted scenario overrides. "baseline" is always run.
@@ -30,67 +30,6 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "quantile": {"curriculum.reward_scaling": "quantile"},
 }
 MAX_BATCH_WORLDS = 512  # keeps one batch's agent state small (512 × 4,096 agents ≈ 80 MB)
-
-
-@dataclass(frozen=True)
-class Config:
-    """One effective scenario and the labels that name it in the results (manager, ablation, knob …)."""
-
-    scenario: str
-    labels: tuple[tuple[str, object], ...]
-    variant: object  # scenarios.spec.Scenario
-    overrides: tuple[tuple[str, object], ...] = ()
-
-    @property
-    def manager(self) -> str:
-        """The manager this configuration runs."""
-        return self.variant.curriculum.manager
-
-
-@dataclass
-class Batch:
-    """Configurations run as consecutive blocks of `seeds` worlds of one Simulation starting at `seed`."""
-
-    scenario: str
-    configs: list[Config]
-    seeds: int
-    seed: int = 0
-    paired: bool = False
-
-    @property
-    def worlds(self) -> int:
-        """Worlds in this batch."""
-        return len(self.configs) * self.seeds
-
-    def episode_seeds(self) -> np.ndarray:
-        """Episode seed of each world: 0 … N − 1 per configuration when paired, else consecutive from `seed`."""
-        if self.paired:
-            return np.tile(np.arange(self.seeds, dtype=np.uint64), len(self.configs))
-        return self.seed + np.arange(self.worlds, dtype=np.uint64)
-
-    def label(self) -> str:
-        """Short name for progress lines."""
-        mapping = self.configs[0].variant.layout.mapping
-        return f"{self.scenario}/{mapping} ×{self.worlds}"
-
-
-@dataclass
-class BatchResult:
-    """Rows (one per run) and the per-tick series of one batch."""
-
-    rows: list[dict]
-    series: dict[str, np.ndarray]  # field → (ticks, worlds)
-    wall_s: float
-    error: str | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def make_config(scenario_name: str, labels: dict, overrides: dict) -> Config:
-    """Load the scenario with overrides into a labelled configuration (ScenarioError on bad input)."""
-    from scenarios.loader import load_scenario
-
-    variant = load_scenario(scenario_name, overrides)
-    return Config(scenario_name, tuple(labels.items()), variant, tuple(overrides.items()))
 
 
 def grid_configs(scenario: str, managers: list[str], ablations: list[str], ticks: int | None) -> list[Config]:
@@ -108,59 +47,22 @@ def grid_configs(scenario: str, managers: list[str], ablations: list[str], ticks
 
 def plan_batches(configs: list[Config], seeds: int, paired: bool = False,
                  max_worlds: int = MAX_BATCH_WORLDS) -> list[Batch]:
-    """Group configurations that may share a Simulation (`engine.sim.simulation.batch_key`) and assign seeds.
+    """Group configurations that may share a Simulation (`engine.batch.plan.group`) and assign seeds.
 
     paired=True: every configuration runs seeds 0 … N − 1 (common random numbers: a knob without effect gives
     bit-identical runs); otherwise configuration j of a scenario runs its own consecutive block of seeds.
     """
-    from engine.sim.simulation import batch_key
-
-    batches: list[Batch] = []
-    for c in configs:
-        key = (c.scenario, batch_key(c.variant))
-        for b in batches:
-            if (b.scenario, batch_key(b.configs[0].variant)) == key and (len(b.configs) + 1) * seeds <= max_worlds:
-                b.configs.append(c)
-                break
-        else:
-            batches.append(Batch(c.scenario, [c], seeds, paired=paired))
+    batches = []
     next_seed: dict[str, int] = {}
-    for b in batches:
-        if not paired:
-            b.seed = next_seed.get(b.scenario, 0)
-            next_seed[b.scenario] = b.seed + b.worlds
+    for members in group(configs, max(1, max_worlds // seeds)):
+        if paired:
+            blocks = (tuple(range(seeds)),) * len(members)
+        else:
+            first = next_seed.get(members[0].scenario, 0)
+            blocks = tuple(tuple(range(first + j * seeds, first + (j + 1) * seeds)) for j in range(len(members)))
+            next_seed[members[0].scenario] = first + len(members) * seeds
+        batches.append(Batch(tuple(members), blocks))
     return batches
-
-
-def run_batch(batch: Batch, arch: str = "auto", on_tick=None) -> BatchResult:
-    """Run one batch to the end; return a row per world (labels, seed, every metric) and the time series."""
-    from engine.sim.simulation import Simulation
-    from scenarios.loader import scenario_hash
-
-    variants = [c.variant for c in batch.configs for _ in range(batch.seeds)]
-    started = time.perf_counter()
-    sim = Simulation(variants[0], worlds=batch.worlds, arch=arch, variants=variants, seeds=batch.episode_seeds())
-    series = metrics.TimeSeries()
-    sim.listeners.append(series)
-    if on_tick is not None:
-        sim.listeners.append(on_tick)
-    sim.run()
-    wall = time.perf_counter() - started
-    n_stages = sim.layout.n_rings
-    arrays = series.arrays()
-    rows = []
-    for j, c in enumerate(batch.configs):
-        hashed = scenario_hash(c.variant)
-        for i in range(batch.seeds):
-            w = j * batch.seeds + i
-            m = metrics.world_metrics(sim, w)
-            m["longest_plateau"] = metrics.longest_plateau(arrays["moves"][:m["ticks"], w])
-            row = {"scenario": c.scenario, **dict(c.labels), "seed": int(sim.seeds[w]), "replicate": i,
-                   **m, **metrics.stage_tick_columns(m["stage_ticks"], n_stages),
-                   "overrides": ";".join(f"{k}={v}" for k, v in c.overrides),
-                   "scenario_hash": hashed, "batch_worlds": batch.worlds, "batch_wall_s": wall, "arch": sim.arch}
-            rows.append(row)
-    return BatchResult(rows, arrays, wall)
 
 
 def series_table(results: list[BatchResult]) -> dict[str, np.ndarray]:
@@ -182,17 +84,3 @@ def series_table(results: list[BatchResult]) -> dict[str, np.ndarray]:
                 cols.setdefault(f, []).append(arrays[f][:end, w])
         base += len(r.rows)
     return {k: np.concatenate(v) if v else np.zeros(0, np.int32) for k, v in cols.items()}
-
-
-def write_parquet(path, rows: list[dict] | dict[str, np.ndarray], metadata: dict | None = None) -> None:
-    """Write rows (list of dicts) or columns (dict of arrays) as one Parquet file."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pylist(rows) if isinstance(rows, list) else pa.table(rows)
-    if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               b"gridhanoi.experiment": json.dumps(metadata).encode()})
-    pq.write_table(table, path, compression="zstd")

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from engine.batch.experiment import Config, make_config
+from engine.batch.plan import Config, make_config
 from engine.batch.report import effect_cell
 
 KNOBS = (  # symbol, scenario key

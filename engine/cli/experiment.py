@@ -94,11 +94,13 @@ def output_folder(args, scenarios: list[str]) -> Path:
 
 
 def run_all(batches, arch: str) -> tuple[list, list[str]]:
-    """Run every batch with a rich progress bar on stderr; return the results and one line per crashed batch."""
+    """Run every batch (with the crash retry) and a rich progress bar on stderr; return the results, crashed runs
+    included as rows with outcome "crashed", and one line per crashed configuration."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.batch.experiment import BatchResult, run_batch
+    from engine.batch.rows import crashed_rows
+    from engine.batch.runner import run_with_retry
 
     console = Console(file=sys.stderr)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -115,29 +117,18 @@ def run_all(batches, arch: str) -> tuple[list, list[str]]:
                 if sim.tick % 4 == 0 or not sim.running.any():
                     bar.update(task, completed=done + int((~sim.running).sum()), tick=sim.tick,
                                description=f"batch {k + 1}/{len(batches)} {batch.label()}")
-            try:
-                result = run_batch(batch, arch, on_tick)
-            except KeyboardInterrupt:
-                raise
-            except Exception as err:  # a crashed job is reported and the grid goes on (exit 1)
-                first = next((x.strip() for x in str(err).splitlines() if x.strip()), "")
-                line = f"batch {k + 1} ({batch.label()}) crashed: {type(err).__name__}: {first}"
-                crashes.append(line)
-                console.print(line)
-                result = BatchResult(crashed_rows(batch, line), {}, 0.0, error=line)
+            ran = run_with_retry(batch, arch, on_tick)
+            for result in ran:  # a crashed configuration is reported and the grid goes on (exit 1)
+                for f in result.failures:
+                    crashes.append(f.line())
+                    console.print(f.line())
+                    result.rows += crashed_rows(result.batch.configs[0], f.seeds, f.line())
             done += batch.worlds
-            results.append(result)
+            results += ran
             if not console.is_terminal:  # a log file gets one line per batch instead of a live bar
-                print(f"batch {k + 1}/{len(batches)} {batch.label()}: {result.wall_s:.1f} s", file=sys.stderr,
-                      flush=True)
+                wall = sum(r.wall_s for r in ran)
+                print(f"batch {k + 1}/{len(batches)} {batch.label()}: {wall:.1f} s", file=sys.stderr, flush=True)
     return results, crashes
-
-
-def crashed_rows(batch, line: str) -> list[dict]:
-    """Rows for the runs of a batch that crashed (labels and seed, outcome "crashed")."""
-    return [{"scenario": c.scenario, **dict(c.labels), "seed": batch.seed + j * batch.seeds + i, "replicate": i,
-             "outcome": "crashed", "error": line}
-            for j, c in enumerate(batch.configs) for i in range(batch.seeds)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,13 +151,13 @@ def run(args: argparse.Namespace) -> int:
     command = "gridhanoi " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["experiment"] \
         else "gridhanoi experiment"
     arch = next((r.rows[0].get("arch") for r in results if r.rows and "arch" in r.rows[0]), args.arch)
+    from engine.batch.parquet import as_table, write_parquet
     from engine.sim.recording import provenance
 
     meta = {"command": command, "wall_s": wall, "seeds": args.seeds, "arch": arch, **provenance()}
-    rows = [{**row, **{k: meta[k] for k in ("gridhanoi_version", "git_commit", "hardware")}}
-            for r in results for row in r.rows]
-    E.write_parquet(folder / "results.parquet", rows, meta)
-    E.write_parquet(folder / "timeseries.parquet", E.series_table(results))
+    rows = [row for r in results for row in r.rows]
+    write_parquet(folder / "results.parquet", as_table(rows, {b"gridhanoi.experiment": meta}))
+    write_parquet(folder / "timeseries.parquet", E.series_table(results))
     if args.sensitivity:
         from engine.batch.report import read_results
         from engine.batch.sensitivity import sensitivity_markdown

@@ -67,7 +67,10 @@ def ece(reliability: np.ndarray) -> np.ndarray:
 
 
 def world_metrics(sim, world: int) -> dict:
-    """Every per-run figure of one world: outcome, ticks, compute, oracle, cost, calibration, stage timeline."""
+    """Every per-run figure of one world: the one formula behind `run`'s summary and experiment and sweep rows.
+
+    A figure added here appears in `Simulation.summary()` (run --json, the manifest) and, when it is not a list,
+    as a column of every experiment and sweep row (engine/batch/rows.py). Undefined ratios are NaN."""
     v = sim.variants[world]
     t = sim.totals[world]
     attempts = int(t[K.Z_RESOLVED])
@@ -75,6 +78,9 @@ def world_metrics(sim, world: int) -> dict:
     outcome = sim.outcome[world] or "running"
     ticks = int(sim.end_tick[world] or sim.tick)
     return {
+        "world": world,
+        "seed": int(sim.seeds[world]),
+        "manager": v.curriculum.manager,
         "outcome": outcome,
         "ticks": ticks,
         "ticks_to_complete": float(ticks) if outcome == "complete" else math.nan,
@@ -82,7 +88,9 @@ def world_metrics(sim, world: int) -> dict:
         "moves_total": int(sim.M),
         "prefix": int(sim.world_stats[world, K.W_PREFIX]),
         "final_stage": int(sim.stage[world]),
+        "stage_ticks": [int(x) for x in sim.stage_ticks[world]],
         "attempts": attempts,
+        "correct": int(t[K.Z_CORRECT]),
         "wrong_attempts": attempts - int(t[K.Z_CORRECT]),
         "adoptions": int(t[K.Z_ADOPTED]),
         "oracle_calls": calls,
@@ -94,12 +102,16 @@ def world_metrics(sim, world: int) -> dict:
         "brier": float(brier(t)),
         "ece": float(ece(sim.reliability[world])),
         "escalation_precision": float(escalation_precision(t)),
-        **{k: v for k, v in sim.plan_verdict(world).items() if k != "plan_error"},
-        "stage_ticks": [int(x) for x in sim.stage_ticks[world]],
-        "rel_count": sim.reliability[world, :, 0].tolist(),
-        "rel_correct": sim.reliability[world, :, 1].tolist(),
-        "rel_conf_fx": sim.reliability[world, :, 2].tolist(),
+        **sim.plan_verdict(world),  # errors, first_error, plan_valid, plan_error
+        "stalled_moves": sim.stalled_moves(world) if outcome == "stalled" else [],
     }
+
+
+def reliability_columns(sim, world: int) -> dict[str, list[int]]:
+    """One world's reliability-diagram counts (per bin: attempts, correct ones, Σp̂ in fixed point)."""
+    return {"rel_count": sim.reliability[world, :, 0].tolist(),
+            "rel_correct": sim.reliability[world, :, 1].tolist(),
+            "rel_conf_fx": sim.reliability[world, :, 2].tolist()}
 
 
 def longest_plateau(moves: np.ndarray) -> int:

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from engine.sim.layout import build_layout
+from engine.sim.metrics import world_metrics
 from engine.managers import ManagerError, ZoneObservation, manager_class
 from engine.sim.params import world_params
 from engine.sim.tasks import make_task
@@ -370,27 +371,10 @@ class Simulation:
         return unpack_moves(composed[world])
 
     def summary(self) -> dict:
-        """Per-world results and batch totals as plain Python data (deterministic apart from `timing`)."""
-        worlds = []
-        for w in range(self.W):
-            v = self.variants[w]
-            t = self.totals[w]
-            resolved = int(t[K.Z_RESOLVED])
-            calls = int(self.oracle_calls[w])
-            worlds.append({
-                "world": w, "seed": int(self.seeds[w]), "manager": v.curriculum.manager,
-                "outcome": self.outcome[w] or "running", "ticks": int(self.end_tick[w] or self.tick),
-                "moves_complete": int(self.world_stats[w, K.W_MOVES_DONE]), "moves_total": self.M,
-                "prefix": int(self.world_stats[w, K.W_PREFIX]), "stage": int(self.stage[w]),
-                "stage_ticks": list(map(int, self.stage_ticks[w])),
-                "attempts": resolved, "correct": int(t[K.Z_CORRECT]),
-                "wrong_attempts": resolved - int(t[K.Z_CORRECT]), "oracle_calls": calls,
-                "escalations_wrong": int(t[K.Z_ESCALATED_WRONG]), "adoptions": int(t[K.Z_ADOPTED]),
-                "cost": resolved * v.oracle.attempt_cost + calls * v.oracle.cost,
-                "mean_nll": float(t[K.Z_NLL_FX]) / K.FX_SCALE / max(resolved, 1),
-                **self.plan_verdict(w),
-                "stalled_moves": self.stalled_moves(w) if self.outcome[w] == "stalled" else [],
-            })
+        """Per-world results (`metrics.world_metrics`, NaN as None) and batch totals as plain Python data
+        (deterministic apart from `timing`)."""
+        worlds = [{k: None if isinstance(x, float) and x != x else x for k, x in world_metrics(self, w).items()}
+                  for w in range(self.W)]
         return {"scenario": self.scenario.name, "seed": self.seed, "worlds": self.W, "arch": self.arch,
                 "backend": self.backend, "moves_total": self.M, "world_results": worlds,
                 "timing": {"wall_s": self.wall, "agent_steps": self.agent_steps,

@@ -120,7 +120,7 @@ class LocalPool(Capped):
                                                 initargs=(self.arch, os.getpid(),
                                                           max(1, (os.cpu_count() or 1) // self.cap)))
             try:
-                return self.pool.submit(execute_job, job, self.arch)
+                return self.pool.submit(execute_job, job)
             except BrokenProcessPool:  # a worker died earlier: a fresh pool for what comes next
                 self.pool.shutdown(wait=False, cancel_futures=True)
                 self.pool = None
@@ -150,7 +150,7 @@ class RayPool(Capped):
         import ray
 
         from engine.errors import UsageError
-        from engine.batch.sweep.worker import error_line
+        from engine.batch.runner import error_line
 
         super().__init__(workers)
         self.ray, self.arch = ray, arch
@@ -176,7 +176,7 @@ class RayPool(Capped):
               f"{cpus_per_job} CPU(s){' and 1 GPU' if gpus > 0 else ''}", file=sys.stderr, flush=True)
 
     def _start(self, job):
-        return self.remote.remote(job, self.arch)
+        return self.remote.remote(job)
 
     def _wait_any(self):
         return self.ray.wait(list(self.pending), num_returns=1)[0]

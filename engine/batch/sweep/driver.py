@@ -16,16 +16,17 @@ Spec
 Jobs
 ----
 Every (scenario, parameter combination) is a *configuration*; each runs every seed, so configurations are paired
-(common random numbers). Configurations of one scenario that can share a Simulation (same grid, task, layout,
-faults, stage radii, and one [curriculum] section per manager name) form a group; a job is a group (or a slice of
-`worlds_per_job` of its configurations) × a block of `worlds_per_job // configurations` seeds, run as the worlds of
-one Simulation (`variants`), so one Taichi launch steps all its runs. A job's id hashes its labels, effective
-scenario texts, seeds and the gridhanoi version; its rows go to `OUT/results/job-<id>.parquet`, written by the
-driver atomically (temporary file + rename). A re-run skips every job whose file exists and records no failure.
+(common random numbers). Configurations of one scenario that can share a Simulation (`experiment`'s planner,
+engine/batch/plan.py: per-world parameters never split a group) form groups of at most `worlds_per_job`; a job is a
+group × a block of `worlds_per_job // configurations` seeds, run as the worlds of one Simulation (`variants`), so
+one Taichi launch steps all its runs. A job's id hashes its labels, effective scenarios (text and PNG maps), seeds,
+the gridhanoi version and commit, and --arch; its rows (engine/batch/rows.py, the experiment's rows) go to
+`OUT/results/job-<id>.parquet`, written by the driver atomically (temporary file + rename). A re-run skips every job
+whose file exists and records no failure.
 
 Failures
 --------
-A job that raises is run again one configuration at a time (the retry, which also isolates the crashing ones);
+A job that raises is run again one configuration at a time (engine/batch/runner.py, the experiment's retry);
 a job whose worker process died is submitted once more. What still fails is reported with its parameters and a
 one-line error on stderr and in `OUT/failures.json`, and the rest of the sweep completes.
 
@@ -37,17 +38,19 @@ the driver (resume, retry, failures, writing results).
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.batch.parquet import write_parquet
+from engine.batch.runner import Failure, error_line
 from engine.batch.sweep.jobs import Job, expand, plan_jobs
-from engine.batch.sweep.results import job_done, result_table, write_atomically
+from engine.batch.sweep.results import failure_record, job_done, result_table
 from engine.batch.sweep.spec import load_spec
-from engine.batch.sweep.worker import Failure, JobResult, error_line, gridhanoi_version, job_failures
+from engine.batch.sweep.worker import JobResult, code_version, job_failures
+from replay.writer import write_json_atomic
 
 
 # ---------------------------------------------------------------- the driver
@@ -99,9 +102,7 @@ class OutputFolder:
 
     def write_failures(self, failures: list[Failure]) -> None:
         """OUT/failures.json: the runs that crashed in this invocation (an empty list when none)."""
-        tmp = self.root / ".failures.json.tmp"
-        tmp.write_text(json.dumps([f.__dict__ for f in failures], indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / "failures.json")
+        write_json_atomic(self.root / "failures.json", [failure_record(f) for f in failures])
 
     def close(self) -> None:
         """Release the lock."""
@@ -117,14 +118,14 @@ def run_sweep(spec_path, out, backend: str = "local", workers: int | None = None
     started = time.perf_counter()
     check_backend(backend, workers, address, cpus_per_job)
     spec = load_spec(spec_path)
-    jobs = plan_jobs(spec, expand(spec), gridhanoi_version())
+    jobs = plan_jobs(spec, expand(spec), code_version(), arch)
     folder = OutputFolder(out)
     report = SweepReport(jobs=len(jobs))
     try:
         strays = folder.strays(jobs)
         if strays:
             log(f"sweep: warning: {len(strays)} file(s) in {folder.results} belong to no job of this spec "
-                f"(edited spec or other gridhanoi version); remove them or use another --out")
+                f"(edited spec, other gridhanoi version or --arch); remove them or use another --out")
         todo = []
         for job in jobs:
             if job_done(folder.path(job)):
@@ -158,12 +159,12 @@ def _run_jobs(todo: list[Job], pool, folder: OutputFolder, report: SweepReport, 
                     log(f"job {job.id}: no result ({error_line(outcome)}); retrying once")
                     pool.submit(job)
                     continue
-                outcome = JobResult([], job_failures(job, job.configs, error_line(outcome)))
+                outcome = JobResult([], job_failures(job, error_line(outcome)))
             elif outcome.version != job.version:
-                outcome = JobResult([], job_failures(job, job.configs, f"worker runs gridhanoi {outcome.version}, "
-                                                     f"this driver {job.version}; install one version everywhere"))
+                outcome = JobResult([], job_failures(job, f"worker runs gridhanoi {outcome.version}, this driver "
+                                                          f"{job.version}; install one version everywhere"))
             if outcome.rows:
-                write_atomically(result_table(job, outcome.rows, outcome.failures), folder.path(job))
+                write_parquet(folder.path(job), result_table(job, outcome.rows, outcome.failures))
             report.ran += 1
             report.runs += len(outcome.rows)
             report.failures += outcome.failures

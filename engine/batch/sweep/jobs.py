@@ -1,4 +1,10 @@
-"""Sweep jobs: a spec's configurations, grouped into batched-world jobs with stable ids (engine/batch/sweep/driver.py)."""
+"""Sweep jobs: a spec's configurations, planned into batched-world jobs with stable ids (engine/batch/sweep/driver.py).
+
+Configurations are grouped by the batch planner `experiment` uses (engine/batch/plan.py): per-world parameters never
+split a job. A job's id hashes everything that changes its rows: the sweep's name, each configuration's labels and
+effective scenario (its text and the bytes of the PNG maps it reads), the seeds, the gridhanoi version and commit,
+and the --arch asked for, so a re-run with another arch or code runs every job again instead of skipping it.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,56 +14,52 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.batch.plan import Batch, Config, group
+from engine.batch.runner import seed_range
 from engine.batch.sweep.spec import Spec, param_type
 from scenarios.errors import ScenarioError
 
 
 @dataclass(frozen=True)
-class Config:
-    """One effective scenario of the sweep: its spec entry, the swept values and the scenario text."""
-
-    scenario: str                            # the spec's entry, as written
-    params: tuple[tuple[str, object], ...]   # swept key, value
-    overrides: tuple[tuple[str, object], ...]  # every override applied: [set], params, ticks
-    text: str                                # effective scenario TOML (overrides applied)
-    source: str
-    base_dir: str                            # where the scenario's relative PNG paths are read from
-
-
-@dataclass(frozen=True)
 class Job:
-    """Configurations × seeds run as the worlds of one Simulation; `id` names its result file."""
+    """A batch (configurations × seeds run as the worlds of one Simulation); `id` names its result file."""
 
     id: str
     sweep: str
-    scenario: str
-    configs: tuple[Config, ...]
-    seeds: tuple[int, ...]
+    batch: Batch
     version: str
+    arch: str
     stage_columns: int  # stage_1_tick … columns every file of the sweep carries
     param_kinds: tuple[tuple[str, str], ...] = ()  # swept key → column type, from all of the spec's values
 
     @property
+    def scenario(self) -> str:
+        """The spec's scenario entry."""
+        return self.batch.scenario
+
+    @property
+    def configs(self) -> tuple[Config, ...]:
+        """The configurations of this job."""
+        return self.batch.configs
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds every configuration of this job runs."""
+        return self.batch.seeds[0]
+
+    @property
     def runs(self) -> int:
         """Runs (worlds) in this job."""
-        return len(self.configs) * len(self.seeds)
+        return self.batch.worlds
 
     def describe(self) -> str:
         """One line: scenario, the swept values and the seeds."""
         values: dict[str, list] = {}
         for c in self.configs:
-            for k, v in c.params:
+            for k, v in c.labels:
                 values.setdefault(k, []).append(v)
         shown = " ".join(f"{k}={'|'.join(map(str, dict.fromkeys(v)))}" for k, v in values.items())
         return f"{self.scenario}{' ' + shown if shown else ''} seeds {seed_range(self.seeds)}"
-
-
-def seed_range(seeds) -> str:
-    """Seeds as "0-3" when consecutive, else comma-separated."""
-    seeds = list(seeds)
-    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ",".join(map(str, seeds))
 
 
 def _scenario_arg(spec: Spec, entry: str) -> str:
@@ -69,8 +71,8 @@ def _scenario_arg(spec: Spec, entry: str) -> str:
     return str(Path(spec.path).parent / entry)
 
 
-def expand(spec: Spec) -> list[tuple[Config, object]]:
-    """Every (configuration, loaded Scenario) of the spec; ScenarioError naming the spec key on bad values."""
+def expand(spec: Spec) -> list[Config]:
+    """Every configuration of the spec (labels: the swept values); ScenarioError naming the spec key on bad values."""
     from engine.managers import ManagerError, manager_class
     from scenarios.loader import load_scenario
 
@@ -90,7 +92,7 @@ def expand(spec: Spec) -> list[tuple[Config, object]]:
                 manager_class(s.curriculum.manager)
             except ManagerError as err:
                 raise _blame(spec, ScenarioError(str(err), key="curriculum.manager"), entry, params) from None
-            out.append((Config(entry, params, tuple(overrides.items()), s.text, s.source, str(s.base_dir)), s))
+            out.append(Config(entry, params, s, tuple(overrides.items())))
     return out
 
 
@@ -106,53 +108,41 @@ def _blame(spec: Spec, err: ScenarioError, entry: str, params) -> ScenarioError:
     return spec.error(f"{entry!r}: {err}", "scenarios")
 
 
-def compatibility_key(s) -> tuple:
-    """What must be equal for two scenarios to run as worlds of one Simulation (it builds one layout)."""
-    c0 = s.agents.c0 if s.agents.c0_patches is not None else None  # patches bake c₀ into the shared layout
-    return (s.grid, s.task.kind, s.task.disks, s.task.pegs, s.layout, s.faults, s.agents.c0_patches, c0,
-            tuple(s.curriculum.radii))
+def scenario_digest(s) -> str:
+    """sha256 of the effective scenario: its text and the bytes of the PNG maps it reads (an edited PNG changes
+    the runs without changing the text)."""
+    h = hashlib.sha256(s.text.encode("utf-8"))
+    for relative in (s.layout.difficulty if s.layout.difficulty != "radial" and not s.layout.difficulty_ascii else "",
+                     s.faults.dead_png):
+        if relative:
+            try:
+                h.update(s.path(relative).read_bytes())
+            except OSError as err:  # the run will say what is wrong with the file; the id just differs
+                h.update(f"unreadable {relative}: {err.strerror}".encode())
+    return h.hexdigest()
 
 
-def _groups(configs: list[tuple[Config, object]]) -> list[list[Config]]:
-    """First-fit: same scenario and compatibility key, and one [curriculum] per manager name in a group.
-
-    Simulation builds one manager per manager name from the first such world's [curriculum]: two λ values of
-    `thompson` in one batch would silently run with the first, so they go to separate groups.
-    """
-    groups: list[tuple[tuple, list[tuple[Config, object]]]] = []
-    for c, s in configs:
-        key = (c.scenario, compatibility_key(s))
-        for gkey, members in groups:
-            clash = any(o.curriculum.manager == s.curriculum.manager and o.curriculum != s.curriculum
-                        for _, o in members)
-            if gkey == key and not clash:
-                members.append((c, s))
-                break
-        else:
-            groups.append((key, [(c, s)]))
-    return [[c for c, _ in members] for _, members in groups]
-
-
-def job_id(sweep: str, configs, seeds, version: str) -> str:
+def job_id(sweep: str, configs, seeds, version: str, arch: str) -> str:
     """16 hex characters of the sha256 of what decides a job's rows."""
-    blob = json.dumps({"sweep": sweep, "version": version, "seeds": list(seeds),
-                       "configs": [[c.scenario, [list(p) for p in c.params], c.text] for c in configs]},
+    blob = json.dumps({"sweep": sweep, "version": version, "arch": arch, "seeds": list(seeds),
+                       "configs": [[c.scenario, [list(p) for p in c.labels], scenario_digest(c.variant)]
+                                   for c in configs]},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def plan_jobs(spec: Spec, configs: list[tuple[Config, object]], version: str) -> list[Job]:
-    """Split the configurations into batched-world jobs (see the module docstring)."""
-    stages = max(len(s.curriculum.radii) for _, s in configs)
+def plan_jobs(spec: Spec, configs: list[Config], version: str, arch: str) -> list[Job]:
+    """Split the configurations into batched-world jobs: groups of at most `worlds_per_job` configurations that
+    may share a Simulation, each × blocks of `worlds_per_job // configurations` seeds (every configuration runs
+    every seed, so configurations are paired)."""
+    stages = max(len(c.variant.curriculum.radii) for c in configs)
     kinds = tuple((key, param_type(values)) for key, values in spec.params)
     per_job = spec.worlds_per_job
     jobs = []
-    for group in _groups(configs):
-        slices = [group[i:i + per_job] for i in range(0, len(group), per_job)]
-        for part in slices:
-            block = max(1, per_job // len(part))  # depends on the group only: more seeds later keep these ids
-            for i in range(0, len(spec.seeds), block):
-                seeds = spec.seeds[i:i + block]
-                jobs.append(Job(job_id(spec.name, part, seeds, version), spec.name, part[0].scenario, tuple(part),
-                                tuple(seeds), version, stages, kinds))
+    for part in group(configs, per_job):
+        block = max(1, per_job // len(part))  # depends on the group only: more seeds later keep these ids
+        for i in range(0, len(spec.seeds), block):
+            seeds = tuple(spec.seeds[i:i + block])
+            jobs.append(Job(job_id(spec.name, part, seeds, version, arch), spec.name,
+                            Batch(tuple(part), (seeds,) * len(part)), version, arch, stages, kinds))
     return jobs

@@ -1,4 +1,4 @@
-"""Sweep results on disk: typed Arrow tables, atomic Parquet files, finished-job checks, reading them back."""
+"""Sweep results on disk: typed Arrow tables (written by engine/batch/parquet.py), finished-job checks, reading back."""
 from __future__ import annotations
 
 import json
@@ -6,18 +6,18 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.batch.sweep.spec import is_int
 
 if TYPE_CHECKING:
+    from engine.batch.runner import Failure
     from engine.batch.sweep.jobs import Job
-    from engine.batch.sweep.worker import Failure
 
 FORMAT_KEY = b"gridhanoi.sweep"
 
 RESULT_TYPES = {  # columns whose type cannot be inferred from one file (they may be all null there)
-    "plan_valid": "bool", "plan_error": "string", "errors": "int64", "first_error": "int64", "git_commit": "string", "ticks_to_complete": "float64",
+    "plan_valid": "bool", "plan_error": "string", "errors": "int64", "first_error": "int64", "git_commit": "string",
+    "ticks_to_complete": "float64",
     "accuracy": "float64", "mean_nll": "float64", "brier": "float64", "ece": "float64",
-    "escalation_precision": "float64", "cost": "float64", "job_wall_s": "float64",
+    "escalation_precision": "float64", "cost": "float64", "batch_wall_s": "float64",
 }
 
 
@@ -44,22 +44,13 @@ def result_table(job: Job, rows: list[dict], failed: list[Failure]):
         default = pa.string() if pa.types.is_null(f.type) else f.type
         fields.append(pa.field(f.name, arrow[kinds[f.name]] if f.name in kinds else default))
     meta = {"job": job.id, "sweep": job.sweep, "describe": job.describe(), "version": job.version,
-            "failed": [f.__dict__ for f in failed]}
+            "arch": job.arch, "failed": [failure_record(f) for f in failed]}
     return table.cast(pa.schema(fields)).replace_schema_metadata({FORMAT_KEY: json.dumps(meta).encode()})
 
 
-def write_atomically(table, path: Path) -> None:
-    """Write a Parquet file so that a reader (or a re-run) never sees half of it: temporary file, fsync, rename."""
-    import pyarrow.parquet as pq
-
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # a dot: Parquet readers skip it
-    pq.write_table(table, tmp, compression="zstd")
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+def failure_record(f: Failure) -> dict:
+    """A failure as written to failures.json and a result file's metadata (the swept values as `params`)."""
+    return {"job": f.job, "scenario": f.scenario, "params": f.labels, "seeds": f.seeds, "error": f.error}
 
 
 def job_done(path: Path) -> bool:
