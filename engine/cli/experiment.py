@@ -2,7 +2,7 @@
 
 Writes OUT/results.parquet (one row per run), OUT/timeseries.parquet (per tick per run), OUT/report/report.md with
 PNG plots — or, with --sensitivity, OUT/sensitivity.md. Exit 0 when every run executed (outcomes are data), 1 when
-a batch crashed, 2 for bad input.
+a configuration still crashed when run alone (its rows say "crashed"; the others are kept), 2 for bad input.
 """
 from __future__ import annotations
 
