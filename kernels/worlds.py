@@ -68,6 +68,33 @@ class FrameRing:
         return host(self.state), host(self.competence), host(self.confidence) if self.with_confidence else None
 
 
+class FieldTrees:
+    """Taichi fields grouped into one SNode tree per element width (1, 4 or 8 bytes).
+
+    Taichi's SPIR-V backends (Vulkan; also Metal, OpenGL) pack the fields of one tree sorted by byte size with no
+    padding, and address an element of width w at buffer word (byte offset // w). A wide field that lands behind a
+    narrower one of odd length (at W = 1: the 4-byte seed, then the i64 world statistics) is misaligned and its
+    reads, writes and atomics silently hit its neighbour's bytes. In a tree of one width every offset is a multiple
+    of that width, on every backend (docs/gpu.md)."""
+
+    def __init__(self):
+        self.builders: dict[int, ti.FieldsBuilder] = {}
+
+    def field(self, dtype, shape):
+        """A dense field of `dtype` and `shape`, placed in the tree of its element width."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        width = np.dtype(ti.lang.util.to_numpy_type(dtype)).itemsize
+        if width not in self.builders:
+            self.builders[width] = ti.FieldsBuilder()
+        f = ti.field(dtype)
+        self.builders[width].dense(ti.axes(*range(len(shape))), shape).place(f)
+        return f
+
+    def finalize(self):
+        """Materialise every tree (after the last `field`, before the first kernel touches one)."""
+        self.trees = [b.finalize() for b in self.builders.values()]
+
+
 @ti.data_oriented
 class WorldsDevice:
     """All agents of W worlds in Taichi fields; `step(tick)` advances every running world by one tick."""
@@ -80,39 +107,41 @@ class WorldsDevice:
         self.N, self.T, self.M = G * G, self.L * self.L, int(moves.shape[0])
         self.Z, self.Q, self.P = n_zones, int(moves[:, 0].max()) + 1, n_pegs
         N, T, M, Z, Q = self.N, self.T, self.M, self.Z, self.Q
+        trees = FieldTrees()  # one SNode tree per element width: see FieldTrees
         # agents (W, N), cell n = i·G + j
-        self.state = ti.field(ti.u8, (W, N))            # K.IDLE … K.DEAD
-        self.competence = ti.field(ti.f32, (W, N))      # c in [0, 1]
-        self.competence_next = ti.field(ti.f32, (W, N)) # neighbour-learning output, copied back
-        self.attempts = ti.field(ti.i32, (W, N))        # failed attempts a (pity bonus)
-        self.proposal = ti.field(ti.i32, (W, N))        # packed move disk·16 + src·4 + dst, −1 none
-        self.confidence = ti.field(ti.f32, (W, N))      # p̂ of the last proposal
-        self.history = ti.field(ti.u32, (W, N))         # last 32 outcomes, newest in bit 0
-        self.due = ti.field(ti.i32, (W, N))             # tick at which Working / WaitingOracle resolves
-        self.alive = ti.field(ti.u8, (W, N))
-        self.turned = ti.field(ti.u8, (W, N))           # became Success this tick (teaches neighbours)
-        self.tile_taught = ti.field(ti.u8, (W, self.T)) # some agent of the tile turned Success this tick
+        self.state = trees.field(ti.u8, (W, N))            # K.IDLE … K.DEAD
+        self.competence = trees.field(ti.f32, (W, N))      # c in [0, 1]
+        self.competence_next = trees.field(ti.f32, (W, N)) # neighbour-learning output, copied back
+        self.attempts = trees.field(ti.i32, (W, N))        # failed attempts a (pity bonus)
+        self.proposal = trees.field(ti.i32, (W, N))        # packed move disk·16 + src·4 + dst, −1 none
+        self.confidence = trees.field(ti.f32, (W, N))      # p̂ of the last proposal
+        self.history = trees.field(ti.u32, (W, N))         # last 32 outcomes, newest in bit 0
+        self.due = trees.field(ti.i32, (W, N))             # tick at which Working / WaitingOracle resolves
+        self.alive = trees.field(ti.u8, (W, N))
+        self.turned = trees.field(ti.u8, (W, N))           # became Success this tick (teaches neighbours)
+        self.tile_taught = trees.field(ti.u8, (W, self.T)) # some agent of the tile turned Success this tick
         # static layout and task
-        self.move_of_tile = ti.field(ti.i32, T)
-        self.tile_ring = ti.field(ti.i32, T)
-        self.tile_zone = ti.field(ti.i32, T)
-        self.move_of_cell = ti.field(ti.i32, N)
-        self.difficulty = ti.field(ti.f32, N)
-        self.move_packed = ti.field(ti.i32, M)
+        self.move_of_tile = trees.field(ti.i32, T)
+        self.tile_ring = trees.field(ti.i32, T)
+        self.tile_zone = trees.field(ti.i32, T)
+        self.move_of_cell = trees.field(ti.i32, N)
+        self.difficulty = trees.field(ti.f32, N)
+        self.move_packed = trees.field(ti.i32, M)
         # per world
-        self.seed = ti.field(ti.u32, W)                 # episode seed = run seed + world
-        self.params_f = ti.field(ti.f32, (W, K.N_PARAMS_F))
-        self.params_i = ti.field(ti.i32, (W, K.N_PARAMS_I))
-        self.ctl = ti.field(ti.i32, (W, K.N_CTL))       # running, stage, oracle available, oracle up
-        self.zone_active = ti.field(ti.u8, (W, Z))
-        self.skill = ti.field(ti.f32, (W, Q))           # shared skill S[q]
-        self.kq = ti.field(ti.i32, (W, Q))              # successful attempts per category this tick
-        self.complete_tick = ti.field(ti.i32, (W, M))   # −1 until the move is composed
-        self.composed = ti.field(ti.i32, (W, M))        # the composed (packed) move
+        self.seed = trees.field(ti.u32, W)                 # episode seed = run seed + world
+        self.params_f = trees.field(ti.f32, (W, K.N_PARAMS_F))
+        self.params_i = trees.field(ti.i32, (W, K.N_PARAMS_I))
+        self.ctl = trees.field(ti.i32, (W, K.N_CTL))       # running, stage, oracle available, oracle up
+        self.zone_active = trees.field(ti.u8, (W, Z))
+        self.skill = trees.field(ti.f32, (W, Q))           # shared skill S[q]
+        self.kq = trees.field(ti.i32, (W, Q))              # successful attempts per category this tick
+        self.complete_tick = trees.field(ti.i32, (W, M))   # −1 until the move is composed
+        self.composed = trees.field(ti.i32, (W, M))        # the composed (packed) move
         # statistics (integer atomics only)
-        self.zone_stats = ti.field(ti.i64, (W, Z, K.N_ZONE_STATS))
-        self.world_stats = ti.field(ti.i64, (W, K.N_WORLD_STATS))
-        self.reliability = ti.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
+        self.zone_stats = trees.field(ti.i64, (W, Z, K.N_ZONE_STATS))
+        self.world_stats = trees.field(ti.i64, (W, K.N_WORLD_STATS))
+        self.reliability = trees.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
+        trees.finalize()
 
         self.ring: FrameRing | None = None
         self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
@@ -332,7 +361,7 @@ class WorldsDevice:
                 for d in ti.static(range(4)):  # N, E, S, W
                     di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
                     ii, jj = i + di, j + dj
-                    inside = ti.select((ii >= 0) & (ii < G) & (jj >= 0) & (jj < G), 1.0, 0.0)
+                    inside = ti.select((ii >= 0) and (ii < G) and (jj >= 0) and (jj < G), 1.0, 0.0)
                     m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
                     gate = ti.cast(self.turned[w, m], ti.f32) * inside
                     c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
@@ -350,8 +379,8 @@ class WorldsDevice:
         true_pair = src * (P - 1) + dst - ti.select(dst > src, 1, 0)
         complete = self.complete_tick[w, k] >= 0
         unlocked = self.tile_ring[tile] <= self.ctl[w, K.C_STAGE]
-        gated = (self.params_i[w, K.Q_ORDER_PREFIX] != 0) & (k > self.world_stats[w, K.W_PREFIX])
-        is_open = unlocked & (not complete) & (not gated)
+        gated = (self.params_i[w, K.Q_ORDER_PREFIX] != 0) and (k > self.world_stats[w, K.W_PREFIX])
+        is_open = unlocked and (not complete) and (not gated)
         active = self.zone_active[w, zone] != 0
         oracle_up = self.ctl[w, K.C_ORACLE_UP] != 0
         oracle_available = self.ctl[w, K.C_ORACLE_AVAILABLE] != 0
@@ -360,6 +389,9 @@ class WorldsDevice:
         key = tick_key(self.seed[w], tick)
 
         acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
+        # reliability (bin, column) sums, flushed with atomics after the agent loop: never a 64-bit atomic inside
+        # an inner loop (llvmpipe drops the rest of the thread's writes; docs/gpu.md)
+        rel = ti.Vector([0] * (K.RELIABILITY_BINS * 3), dt=ti.i64)
         k_success = 0
         agree = 0
         taught = 0
@@ -416,9 +448,9 @@ class WorldsDevice:
                     acc[K.Z_PHAT_FX] += to_fixed(phat)
                     b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32),
                                K.RELIABILITY_BINS - 1)
-                    ti.atomic_add(self.reliability[w, b, 0], ti.i64(1))
-                    ti.atomic_add(self.reliability[w, b, 1], ti.cast(y, ti.i64))
-                    ti.atomic_add(self.reliability[w, b, 2], to_fixed(phat))
+                    rel[b * 3] += 1
+                    rel[b * 3 + 1] += y
+                    rel[b * 3 + 2] += to_fixed(phat)
                     self.history[w, n] = (self.history[w, n] << 1) | ti.cast(y, ti.u32)
                     self.confidence[w, n] = phat
                     self.proposal[w, n] = proposal
@@ -481,6 +513,10 @@ class WorldsDevice:
         for s in ti.static(range(K.N_ZONE_STATS)):
             if acc[s] != 0:
                 ti.atomic_add(self.zone_stats[w, zone, s], acc[s])
+        for b in ti.static(range(K.RELIABILITY_BINS)):
+            for s in ti.static(range(3)):
+                if rel[b * 3 + s] != 0:
+                    ti.atomic_add(self.reliability[w, b, s], rel[b * 3 + s])
         if k_success > 0:
             ti.atomic_add(self.kq[w, disk], k_success)
         self.tile_taught[w, tile] = ti.u8(taught)
