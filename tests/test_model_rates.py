@@ -1,8 +1,9 @@
 """Statistical model tests (DESIGN §2.4): rates and distributions against DESIGN's formulas worked in float64 here.
 
 With learning off (η = η_oracle = η_nbr = η_shared = 0) every agent keeps c = c₀ and S = S₀, so each resolved attempt
-is a Bernoulli draw whose success probability the test computes from the scenario alone:
-    e = 1 − (1 − c)(1 − S),  p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max),  d = digit/9·1.42 (drawn map),
+is a Bernoulli draw whose success probability the test computes from the scenario alone (one world lets the shared
+skill learn: there S[q] is read before each tick and its update checked against the tick's successes):
+    e = 1 − (1 − c)(1 − S[q]),  p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max),  d = digit/9·1.42 (drawn map),
 and whose confidence must be p̂ = σ(logit p + b_over(1 − e) + ω e (2y − 1) + σ_conf ε) with ε ~ N(0, 1). Tiles are one
 cell with τ_green = 1, so nothing is adopted and every resolved attempt is read off the agent: y is the newest history
 bit, p̂ its confidence, the proposal its move. Bounds are 5 σ (fixed seeds: deterministic, never flaky) and each test
@@ -39,7 +40,7 @@ def scenario_text(size: int, disks: int, pegs: int) -> str:
 
 # per world: (c0, S0, κ, α, a_max, p_min, p_max, b_over, ω, σ_conf) and oracle knobs
 DEFAULTS = dict(c0=0.3, s0=0.0, kappa=0.5, alpha=0.0, a_max=10, p_min=0.02, p_max=0.995, b_over=1.5, omega=2.0,
-                sigma_conf=0.5)
+                sigma_conf=0.5, eta_shared=0.0)
 WORLDS_3 = (
     dict(),                                                                    # e = c
     dict(c0=0.0, s0=0.3),                                                      # e = S: the same p as world 0
@@ -49,7 +50,9 @@ WORLDS_3 = (
     dict(c0=0.1, kappa=0.0, alpha=0.1, a_max=5),                               # p = 0.1 + 0.1·min(a, 5)
     dict(oracle=dict(enabled=True, tau_escalate=0.99, a_escalate=0, latency=1, error=0.3)),  # always escalates
     dict(c0=0.2, oracle=dict(enabled=True, tau_escalate=0.99, a_escalate=0, latency=2, error=0.1)),
+    dict(c0=0.1, s0=0.05, kappa=0.4, eta_shared=0.003),                       # S[q] learns, per category q
 )
+LEARNS_S = 8
 WORLDS_4 = (dict(c0=0.05, kappa=0.0), dict(c0=0.3, s0=0.2, kappa=0.6, b_over=-0.5, omega=3.0, sigma_conf=0.8),
             dict(c0=0.6, kappa=0.4, alpha=0.02, a_max=4))
 
@@ -69,11 +72,14 @@ def overrides(world: dict) -> dict:
 class Observed:
     """Every resolved attempt and oracle answer of a run, one entry per event, as flat arrays."""
 
-    def __init__(self, sim: Simulation, ticks: int):
+    def __init__(self, sim: Simulation, ticks: int, s0):
         G = sim.layout.size
         digit = np.array([int(ch) for ch in band_art(G).replace("\n", "")])
-        rows = {k: [] for k in ("world", "cell", "a", "y", "phat", "proposal", "escalated", "oracle_right",
-                                "oracle_world", "oracle_cell")}
+        category = sim.task.moves[np.maximum(sim.layout.move_of_cell, 0), 0]  # q = the disk the cell's move moves
+        rows = {k: [] for k in ("tick", "world", "cell", "a", "S", "y", "phat", "proposal", "escalated",
+                                "oracle_right", "oracle_world", "oracle_cell")}
+        # S[w, q] before tick 0 (S₀), then after each tick
+        self.skill = [np.repeat(np.float32(s0)[:, None], sim.task.moves[:, 0].max() + 1, axis=1).astype(np.float64)]
         for tick in range(ticks):
             before = sim.device.snapshot()
             running = sim.running.copy()
@@ -82,6 +88,8 @@ class Observed:
             due = before["due"] <= tick
             resolved = (before["state"] == WORKING) & due & running[:, None]
             w, n = np.nonzero(resolved)
+            rows["tick"].append(np.full(len(w), tick))
+            rows["S"].append(self.skill[-1][w, category[n]])
             rows["world"].append(w)
             rows["cell"].append(n)
             rows["a"].append(before["attempts"][w, n])
@@ -94,13 +102,14 @@ class Observed:
             rows["oracle_world"].append(w)
             rows["oracle_cell"].append(n)
             rows["oracle_right"].append(after["state"][w, n] == SUCCESS)
-            # learning is off: competence and shared skill never move
-            assert np.array_equal(after["competence"], before["competence"])
+            assert np.array_equal(after["competence"], before["competence"]), "η = η_oracle = η_nbr = 0"
+            self.skill.append(np.array(sim.skill, dtype=np.float64))
         self.__dict__.update({k: np.concatenate(v) for k, v in rows.items()})
+        self.skill = np.array(self.skill)  # (ticks + 1, W, Q)
+        self.category = category[self.cell]
         self.d = digit[self.cell] / 9.0 * 1.42
         self.true_move = sim.task.moves[sim.layout.move_of_cell[self.cell]]
         self.oracle_true = sim.task.moves[sim.layout.move_of_cell[self.oracle_cell]]
-        self.skill = np.array(sim.skill)
 
 
 @functools.lru_cache(maxsize=None)
@@ -110,7 +119,7 @@ def observe(backend: str, pegs: int) -> tuple[Simulation, Observed]:
     text = scenario_text(size, disks, pegs)
     variants = [load_scenario_text(text, "rates.toml", overrides(w)) for w in worlds]
     sim = Simulation(variants[0], seed=101, worlds=len(worlds), arch="cpu", backend=backend, variants=variants)
-    return sim, Observed(sim, ticks)
+    return sim, Observed(sim, ticks, [knobs(w)["s0"] for w in worlds])
 
 
 @pytest.fixture(params=["taichi", "reference"])
@@ -121,10 +130,15 @@ def backend(request):
     return request.param
 
 
-def design_p(k: dict, d, a, e=None):
-    """DESIGN §2.4 in float64: p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max), e = 1 − (1 − c)(1 − S)."""
+def effective_skill(k: dict, S):
+    """e = 1 − (1 − c)(1 − S[q]) with c = c₀ (learning off)."""
+    return 1 - (1 - k["c0"]) * (1 - S)
+
+
+def design_p(k: dict, d, a, S, e=None):
+    """DESIGN §2.4 in float64: p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max), e = 1 − (1 − c)(1 − S[q])."""
     if e is None:
-        e = 1 - (1 - k["c0"]) * (1 - k["s0"])
+        e = effective_skill(k, S)
     return np.clip(e * (1 - k["kappa"] * d) + k["alpha"] * np.minimum(a, k["a_max"]), k["p_min"], k["p_max"])
 
 
@@ -146,11 +160,11 @@ def binomial_misfit(p: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
 
 
 def per_world(obs: Observed, worlds, p_of) -> np.ndarray:
-    """Probability of each observed attempt from a per-world formula p_of(knobs, d, a)."""
+    """Probability of each observed attempt from a per-world formula p_of(knobs, d, a, S)."""
     p = np.empty(len(obs.world))
     for w, world in enumerate(worlds):
         sel = obs.world == w
-        p[sel] = p_of(knobs(world), obs.d[sel], obs.a[sel])
+        p[sel] = p_of(knobs(world), obs.d[sel], obs.a[sel], obs.S[sel])
     return p
 
 
@@ -162,7 +176,8 @@ def test_attempts_are_right_at_rate_p(backend, pegs):
     worlds = WORLDS_3 if pegs == 3 else WORLDS_4
     assert len(obs.y) > (25_000 if pegs == 3 else 5_000)
     for w, world in enumerate(worlds):
-        assert np.allclose(obs.skill[w], knobs(world)["s0"]), "S stays S₀ with η_shared = 0"
+        if knobs(world)["eta_shared"] == 0:
+            assert np.allclose(obs.S[obs.world == w], knobs(world)["s0"], rtol=0, atol=1e-7), "S stays S₀"
     worst, chi2, groups = binomial_misfit(per_world(obs, worlds, design_p), obs.y)
     assert groups >= (30 if pegs == 3 else 10)
     assert worst < Z, f"a group is {worst:.1f} σ from n·p"
@@ -173,15 +188,39 @@ def test_attempts_are_right_at_rate_p(backend, pegs):
     if pegs == 4:
         return
     misreadings = {
-        "e = c": lambda k, d, a: design_p(k, d, a, e=k["c0"]),
-        "e = c + S": lambda k, d, a: design_p(k, d, a, e=min(1.0, k["c0"] + k["s0"])),
-        "p = e − κd": lambda k, d, a: design_p(dict(k, kappa=0.0), d, a) - k["kappa"] * d,
-        "pity not capped": lambda k, d, a: design_p(dict(k, a_max=10**6), d, a),
-        "no clip": lambda k, d, a: design_p(dict(k, p_min=0.0, p_max=1.0), d, a),
+        "e = c": lambda k, d, a, S: design_p(k, d, a, S, e=k["c0"]),
+        "e = c + S": lambda k, d, a, S: design_p(k, d, a, S, e=np.minimum(1.0, k["c0"] + S)),
+        "p = e − κd": lambda k, d, a, S: design_p(dict(k, kappa=0.0), d, a, S) - k["kappa"] * d,
+        "pity not capped": lambda k, d, a, S: design_p(dict(k, a_max=10**6), d, a, S),
+        "no clip": lambda k, d, a, S: design_p(dict(k, p_min=0.0, p_max=1.0), d, a, S),
     }
     for name, p_of in misreadings.items():
         worst, chi2, groups = binomial_misfit(per_world(obs, worlds, p_of), obs.y)
         assert worst > Z or chi2 > chi2_bound(groups), f"the bounds would not catch {name!r}"
+
+
+def test_shared_skill_learns_per_category(backend):
+    """In the world with η_shared > 0: after each tick S[q] = 1 − (1 − S[q])(1 − η_shared)^k_q, k_q the tick's
+    successful attempts of category q (disk), and each attempt used its own category's S (using S[0] for every
+    category is rejected by the binomial bounds)."""
+    sim, obs = observe(backend, 3)
+    k = knobs(WORLDS_3[LEARNS_S])
+    Q = obs.skill.shape[2]
+    sel = obs.world == LEARNS_S
+    for tick in range(obs.skill.shape[0] - 1):
+        now = sel & (obs.tick == tick)
+        k_q = np.bincount(obs.category[now], weights=obs.y[now], minlength=Q)
+        before = obs.skill[tick, LEARNS_S]
+        np.testing.assert_allclose(obs.skill[tick + 1, LEARNS_S], 1 - (1 - before) * (1 - k["eta_shared"]) ** k_q,
+                                   rtol=0, atol=2e-6 * (1 + k_q.max()) ** 0.5)
+    final = obs.skill[-1, LEARNS_S]
+    assert final[0] > 0.5 and final[-1] < 0.1, "disk 0 moves often, the largest disk once: S differs by category"
+    p = lambda S: design_p(k, obs.d[sel], obs.a[sel], S)  # noqa: E731
+    worst, chi2, groups = binomial_misfit(p(obs.S[sel]), obs.y[sel])
+    assert worst < Z and chi2 < chi2_bound(groups)
+    first = obs.skill[obs.tick[sel], LEARNS_S, 0]
+    worst, chi2, groups = binomial_misfit(p(first), obs.y[sel])
+    assert worst > Z or chi2 > chi2_bound(groups), "S[0] for every category would pass"
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -208,8 +247,8 @@ def implied_noise(obs: Observed, worlds, b_sign=1.0, omega_sign=1.0, over_e=Fals
     for w, world in enumerate(worlds):
         sel = obs.world == w
         k = knobs(world)
-        e = 1 - (1 - k["c0"]) * (1 - k["s0"])
-        p = design_p(k, obs.d[sel], obs.a[sel])
+        e = effective_skill(k, obs.S[sel])
+        p = design_p(k, obs.d[sel], obs.a[sel], obs.S[sel])
         over = e if over_e else 1 - e
         z = (np.log(p / (1 - p)) + b_sign * k["b_over"] * over
              + omega_sign * k["omega"] * e * (2 * obs.y[sel].astype(float) - 1))
@@ -282,7 +321,7 @@ def test_wrong_proposals_are_uniform_over_the_other_pairs(backend, pegs):
 def test_oracle_answers_are_right_at_one_minus_error(backend):
     """Answers due in the always-escalating worlds are right (Success, the true move) at rate 1 − error."""
     sim, obs = observe(backend, 3)
-    for w in (6, 7):
+    for w in (6, 7):  # the worlds with the oracle on
         error = WORLDS_3[w]["oracle"]["error"]
         sel = obs.oracle_world == w
         n, k = int(sel.sum()), int(obs.oracle_right[sel].sum())
@@ -352,4 +391,5 @@ def test_statistics_count_what_happened(backend):
         assert np.array_equal(reliability[:, 1], np.bincount(bins, weights=y, minlength=15)), w
         sums = np.bincount(bins, weights=phat, minlength=15)
         assert np.all(np.abs(reliability[:, 2] / 65536.0 - sums) <= reliability[:, 0] * 2.0 ** -16 + 1e-9), w
-    assert sum(r["oracle_calls"] for r in results[:6]) == 0 and all(r["oracle_calls"] > 1000 for r in results[6:])
+    oracle_worlds = [w for w, world in enumerate(WORLDS_3) if "oracle" in world]
+    assert all((r["oracle_calls"] > 1000) == (w in oracle_worlds) for w, r in enumerate(results))
