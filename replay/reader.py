@@ -297,6 +297,9 @@ class Episode:
     def open(cls, folder: os.PathLike | str) -> "Episode":
         """Open an episode folder; raise EpisodeError (one line) when it is not a readable episode."""
         path = Path(folder)
+        if path.exists() and not path.is_dir():
+            raise EpisodeError(f"{folder} is a file, not an episode: an episode is a folder holding "
+                               f"{S.MANIFEST} and Arrow files (the --out of `gridhanoi run`)")
         if not path.is_dir():
             raise EpisodeError(f"{folder}: no such episode folder")
         manifest = _read_manifest(path)

@@ -50,9 +50,37 @@ def _existing_ancestor(path: Path) -> Path:
     return path
 
 
+# Kernel pseudo-filesystems: they hold no files a user can write, and report 0 bytes free
+PSEUDO_FILESYSTEMS = frozenset({"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs",
+                                "securityfs", "configfs", "pstore", "bpf", "mqueue", "hugetlbfs", "fusectl",
+                                "binfmt_misc", "efivarfs", "autofs", "nsfs"})
+
+
+def pseudo_filesystem(path: os.PathLike | str) -> str | None:
+    """Return the type of the kernel pseudo-filesystem ``path`` would live on (proc, sysfs, …), or None."""
+    target = str(_existing_ancestor(Path(path)).resolve())
+    best, kind = "", None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                mount = parts[1].replace("\\040", " ")
+                inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best):
+                    best, kind = mount, parts[2]
+    except OSError:  # no /proc (not Linux): nothing to tell
+        return None
+    return kind if kind in PSEUDO_FILESYSTEMS else None
+
+
 def check_writable(folder: os.PathLike | str, min_free_bytes: int = MIN_FREE_BYTES) -> None:
     """Raise EpisodeError unless an episode can be written to ``folder`` (empty or new, writable, disk space)."""
     path = Path(folder)
+    pseudo = pseudo_filesystem(path)
+    if pseudo:
+        raise _cannot(folder, f"it is on the kernel's {pseudo} pseudo-filesystem, which holds no files")
     if path.exists():
         if not path.is_dir():
             raise _cannot(folder, "it is a file, not a folder")

@@ -18,6 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="FILE", default=None, help="write every figure as JSON to FILE")
     p.add_argument("--plot", metavar="FILE", default=None, help="write the scaling curves as a PNG to FILE")
     p.add_argument("--markdown", metavar="FILE", default=None, help="write the tables as Markdown to FILE")
+    p.add_argument("--force", action="store_true", help="overwrite the --json, --plot and --markdown files")
     p.add_argument("--from-json", metavar="FILE", default=None,
                    help="measure nothing: print (and re-plot) the results of an earlier --json FILE")
     p.add_argument("--arch", default="auto", choices=ARCH_CHOICES, help="Taichi backend (auto: CUDA, Vulkan, else CPU)")
@@ -74,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark (or the kernel profile), print tables, write JSON and PNG when asked."""
     from rich.console import Console
 
+    from engine.cli.output_paths import check_output_file
+
     err = Console(stderr=True)
     s = settings(args)
+    for flag in ("json", "plot", "markdown"):  # before minutes of measuring
+        if getattr(args, flag):
+            check_output_file(getattr(args, flag), f"--{flag}", force=args.force)
     if args.profile:
         return profile(args, s, err)
     from engine.bench import report as bench_report

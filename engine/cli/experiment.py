@@ -83,6 +83,8 @@ def output_folder(args, scenarios: list[str]) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         tag = "-".join(Path(s).stem for s in scenarios) + ("-sensitivity" if args.sensitivity else "")
         folder = Path("experiments") / f"{tag}-{stamp}"
+    from engine.cli.output_paths import check_output_folder
+    check_output_folder(folder, "--out")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -134,6 +136,7 @@ def run_all(batches, arch: str) -> tuple[list, list[str]]:
 def run(args: argparse.Namespace) -> int:
     """Run the experiment grid (or the sensitivity), write results and the report; 0 ok, 1 crash, 2 bad input."""
     from engine.batch import experiment as E
+    from engine.errors import UsageError
 
     scenarios, managers, ablations = check_args(args)
     if args.sensitivity:
@@ -141,10 +144,19 @@ def run(args: argparse.Namespace) -> int:
         configs = sensitivity_configs(scenarios[0], managers, args.ticks)
     else:
         configs = [c for s in scenarios for c in E.grid_configs(s, managers, ablations, args.ticks)]
+    from engine.sim.seeds import MAX_SEED
+    paired = args.paired or args.sensitivity  # paired: seeds 0 … N − 1 per configuration, else consecutive blocks
+    last = args.seeds - 1 if paired else len(configs) * args.seeds - 1
+    if last > MAX_SEED:  # before anything is planned or allocated: a seed past 2^32 − 1 would wrap on the device
+        raise UsageError(f"--seeds {args.seeds} over {len(configs)} configurations reaches seed {last}, past "
+                         f"{MAX_SEED}; use fewer --seeds")
+    batches = E.plan_batches(configs, args.seeds, paired=paired)
+    from engine.sim.memory import check_scenario_memory
+    for batch in batches:  # a batch too big for this machine is bad input (exit 2), not a crashed job
+        check_scenario_memory(batch.configs[0].variant, batch.worlds)
     folder = output_folder(args, scenarios)
     from engine.sim.arch import init_taichi
     init_taichi(args.arch)  # once, before the progress bar, so its banner goes to stderr
-    batches = E.plan_batches(configs, args.seeds, paired=args.paired or args.sensitivity)
     started = time.perf_counter()
     results, crashes = run_all(batches, args.arch)
     wall = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.errors import UsageError
 from replay.schema import EpisodeError
 
 
@@ -20,6 +21,7 @@ def register(subparsers) -> None:
     parser.add_argument("--speed", type=float, default=10.0, help="playback speed in ticks per second (default 10)")
     parser.add_argument("--follow", action="store_true", help="keep up with an episode a run is still writing")
     parser.add_argument("--export", metavar="FILE", help="write FILE.png (one tick) or FILE.gif (a range) and exit")
+    parser.add_argument("--force", action="store_true", help="--export: overwrite FILE when it exists")
     parser.add_argument("--from", dest="t_from", type=int, metavar="A", help="GIF: first tick (default: the first)")
     parser.add_argument("--to", dest="t_to", type=int, metavar="B", help="GIF: last tick (default: the last)")
     parser.add_argument("--fps", type=float, default=10.0, help="GIF: frames per second (default 10)")
@@ -63,9 +65,12 @@ def parse_overlays(text: str | None) -> set[str] | None:
 
 def _export(args: argparse.Namespace, overlays) -> int:
     """Write the PNG or GIF the arguments ask for and say what was written."""
+    from engine.cli.output_paths import check_output_file
     from replay import export
 
     suffix = args.export.lower().rsplit(".", 1)[-1]
+    if suffix in ("png", "gif"):
+        check_output_file(args.export, "--export", force=args.force)  # before the episode is even opened
     if suffix == "png":
         if args.t_from is not None or args.t_to is not None or args.step is not None:
             raise EpisodeError("--from, --to and --step make a GIF: use --export FILE.gif (or --tick for a PNG)")
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
         return open_viewer(args.episode, world=args.world, tick=args.tick, speed=args.speed, follow=args.follow,
                            size=parse_size(args.size, DEFAULT_SIZE), overlays=overlays)
-    except EpisodeError as exc:
+    except (EpisodeError, UsageError) as exc:
         print(f"gridhanoi: error: {exc}", file=sys.stderr)  # as engine/cli/main.py words user errors
         return 2
 

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.worlds < 1:
         raise UsageError(f"--worlds must be ≥ 1, got {args.worlds}")
+    from engine.sim.seeds import check_seeds
+    check_seeds(args.seed, args.worlds)  # before the scenario is loaded or anything is allocated
     if args.view and args.no_record:
         raise UsageError("--view watches the episode being recorded; drop --no-record")
     scenario = load_scenario(args.scenario, scenario_overrides(args))
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     folder = None if args.no_record else (args.out or default_folder(scenario, args.seed))
     if folder is not None:
         check_writable(folder)  # before any allocation or JIT: a bad --out costs the user nothing
-    sim = Simulation(scenario, seed=args.seed, worlds=args.worlds, arch=args.arch)
+    sim = Simulation(scenario, seed=args.seed, worlds=args.worlds, arch=args.arch, record=folder is not None)
     recorder = None if folder is None else attach_recorder(sim, folder)
     if args.view:
         start_live_viewer(recorder)

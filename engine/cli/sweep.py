@@ -30,12 +30,35 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_jobs_memory(spec) -> None:
+    """Refuse (exit 2) a sweep whose jobs of `worlds_per_job` worlds would not fit in memory, before any job."""
+    from engine.sim.memory import check_scenario_memory
+    from scenarios.loader import load_scenario
+
+    worlds = min(spec.worlds_per_job, max(1, len(spec.seeds)) * max(1, _grid_points(spec)))
+    for name in spec.scenarios:
+        check_scenario_memory(load_scenario(name, dict(spec.fixed)), worlds)
+
+
+def _grid_points(spec) -> int:
+    """Return the number of parameter combinations of the spec's [params] grid."""
+    points = 1
+    for _, values in spec.params:
+        points *= len(values)
+    return points
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the sweep; 0 when every job executed, 1 when a job crashed, 2 for bad input."""
     from engine.batch.sweep.driver import run_sweep
     from engine.batch.sweep.spec import load_spec
 
-    out = args.out or str(Path("sweeps") / load_spec(args.spec).name)
+    from engine.cli.output_paths import check_output_folder
+
+    spec = load_spec(args.spec)
+    out = args.out or str(Path("sweeps") / spec.name)
+    check_output_folder(out, "--out")  # re-using a folder resumes the sweep; a file or /proc is a mistake
+    check_jobs_memory(spec)
     report = run_sweep(args.spec, out, backend=args.backend, workers=args.workers, address=args.address,
                        arch=args.arch, cpus_per_job=args.cpus_per_job)
     print(f"{report.runs} runs written; {report.ran} jobs run, {report.skipped} skipped, "

@@ -17,6 +17,7 @@ from kernels import constants as K
 from replay.writer import EpisodeWriter, check_writable
 
 FRAME_RING_BYTES = 64 << 20  # cap on the device ring buffer
+PENDING_ROWS = 1 << 18       # metrics rows (ticks × worlds) buffered before they go to the writer
 
 
 def default_folder(scenario, seed: int) -> Path:
@@ -139,6 +140,9 @@ class Recorder:
         self.slot_ticks: list[int] = []  # tick of each used ring slot, since the last flush
         self.last_frame_tick = -1
         self.pending: list[tuple] = []  # per tick: the statistics the metrics columns are built from
+        # ticks buffered before a metrics batch: 256, fewer with many worlds, so the rows held (and the columns
+        # built from them, ~700 B a row at the flush) stay near PENDING_ROWS whatever W is
+        self.pending_ticks = int(max(1, min(256, PENDING_ROWS // sim.W)))
         self.cum_totals = np.zeros((sim.W, K.N_ZONE_STATS), np.int64)
         self.curriculum_rows: list[tuple] = []
         self.known_ticks = np.full((sim.W, sim.M), -1, np.int32)
@@ -165,8 +169,10 @@ class Recorder:
         """Keep references to this tick's statistics (fresh arrays each tick, so no copies) and capture a frame;
         the metrics columns are built once per chunk, in `metrics_columns`."""
         tick = sim.tick
-        self.pending.append((tick, stats["world_totals"], stats["world_stats"], stats["skill"], sim.stage.copy(),
-                             sim.active.sum(axis=1), sim.running.copy()))
+        # world_totals and world_stats are views into the tick's whole statistics block (zone stats included,
+        # ~Z·23·8 bytes a world): copy the slices so a buffered tick keeps ~250 bytes a world, not the block
+        self.pending.append((tick, stats["world_totals"].copy(), stats["world_stats"].copy(), stats["skill"],
+                             sim.stage.copy(), sim.active.sum(axis=1), sim.running.copy()))
         self.buffer_curriculum(sim, tick)
         ended = not sim.running.any()
         if ended and self.last_frame_tick != tick:  # always keep the final state
@@ -176,7 +182,7 @@ class Recorder:
             self.slot_ticks.append(tick)
             self.used += 1
             self.last_frame_tick = tick
-        if self.used == self.slots or len(self.pending) >= 256 or ended:
+        if self.used == self.slots or len(self.pending) >= self.pending_ticks or ended:
             self.flush()
 
     def request_frame(self, tick: int) -> int:

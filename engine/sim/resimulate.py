@@ -22,7 +22,7 @@ def resimulate(episode, report, arch=None) -> None:
         raise UsageError(f"episode was recorded on {recorded_arch} but this machine runs {used}; "
                          "bit-for-bit re-simulation needs the same arch")
     scenario = load_scenario_text(man["scenario_text"], source=f"{episode.folder}/manifest.json")
-    sim = Simulation(scenario, seed=int(man["seed"]), worlds=int(man["worlds"]), arch=used)
+    sim = Simulation(scenario, seed=int(man["seed"]), worlds=int(man["worlds"]), arch=used, record=True)
     with tempfile.TemporaryDirectory() as tmp:
         recorder = attach_recorder(sim, str(Path(tmp) / "again"))
         last_tick = _last_tick(episode)

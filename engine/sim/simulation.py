@@ -23,37 +23,12 @@ import numpy as np
 from engine.sim.layout import build_layout
 from engine.sim.metrics import world_metrics
 from engine.managers import ManagerError, ZoneObservation, manager_class
+from engine.sim.memory import check_memory
 from engine.sim.params import world_params
+from engine.sim.seeds import check_seeds
 from engine.sim.tasks import make_task
 from kernels import constants as K
 from scenarios.errors import ScenarioError
-
-BYTES_PER_AGENT = 31 + 8  # device fields per agent (+ headroom for the reference's temporaries)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (MemAvailable), or a large number when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 1 << 50
-
-
-def check_memory(scenario, worlds: int) -> None:
-    """Refuse, before any allocation, a batch whose agent state cannot fit in memory."""
-    cells = scenario.grid.size ** 2
-    need = worlds * cells * BYTES_PER_AGENT
-    have = available_memory()
-    if need > 0.8 * have or worlds * cells >= 2 ** 31:
-        raise ScenarioError(
-            f"{scenario.source}: grid.size = {scenario.grid.size} with {worlds} world(s) needs "
-            f"{need / 2**30:.1f} GiB of agent state but {have / 2**30:.1f} GiB is available; "
-            "use a smaller grid.size or fewer --worlds")
-
 
 def batch_key(scenario) -> tuple:
     """What worlds of one batch must share: everything the static layout and the task are built from."""
@@ -101,7 +76,7 @@ class Simulation:
     """W worlds of one scenario stepped together; see the module docstring for the contract."""
 
     def __init__(self, scenario, seed: int = 0, worlds: int = 1, arch: str = "auto", backend: str = "taichi",
-                 variants=None, seeds=None):
+                 variants=None, seeds=None, record: bool = False):
         if worlds < 1:
             raise ScenarioError(f"--worlds must be ≥ 1, got {worlds}")
         self.scenario = scenario
@@ -112,13 +87,13 @@ class Simulation:
             raise ValueError("worlds of one batch must share grid, task, layout, faults, stage radii and c0 map")
         self.W, self.backend = int(worlds), backend
         # world w is the episode with seed `seed + w`, or `seeds[w]` when given (sweeps pair seeds across knobs)
-        default = np.uint64(int(seed)) + np.arange(self.W, dtype=np.uint64)
-        self.seeds = np.asarray(seeds if seeds is not None else default, dtype=np.uint64)
+        self.seeds = check_seeds(seed, self.W, seeds)
         if self.seeds.shape != (self.W,):
             raise ValueError("seeds must hold one episode seed per world")
         self.seed = int(self.seeds[0])
-        check_memory(scenario, worlds)
         self.task, self.layout = build_world_layout(scenario)
+        # before any allocation per world or JIT; `record`: the caller will attach a recorder (its buffers count)
+        check_memory(scenario, worlds, self.layout.n_zones, record=record)
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
         self.arch = "numpy"
