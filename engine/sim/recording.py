@@ -139,6 +139,7 @@ class Recorder:
         self.used = 0
         self.slot_ticks: list[int] = []  # tick of each used ring slot, since the last flush
         self.last_frame_tick = -1
+        self.metrics_ticks = 0  # ticks whose metrics rows are buffered or written: the ticks the episode holds
         self.pending: list[tuple] = []  # per tick: the statistics the metrics columns are built from
         # ticks buffered before a metrics batch: 256, fewer with many worlds, so the rows held (and the columns
         # built from them, ~700 B a row at the flush) stay near PENDING_ROWS whatever W is
@@ -173,6 +174,7 @@ class Recorder:
         # ~Z·23·8 bytes a world): copy the slices so a buffered tick keeps ~250 bytes a world, not the block
         self.pending.append((tick, stats["world_totals"].copy(), stats["world_stats"].copy(), stats["skill"],
                              sim.stage.copy(), sim.active.sum(axis=1), sim.running.copy()))
+        self.metrics_ticks = tick + 1
         self.buffer_curriculum(sim, tick)
         ended = not sim.running.any()
         if ended and self.last_frame_tick != tick:  # always keep the final state
@@ -240,17 +242,19 @@ class Recorder:
         """Hand buffered frames, metrics, moves and curriculum rows to the writer thread."""
         sim = self.sim
         if self.used:
-            state, comp, conf = self.ring.export(self.used)
+            used, slot_ticks = self.used, self.slot_ticks
+            self.used, self.slot_ticks = 0, []  # first: a Ctrl-C below must not leave them to be written twice
+            state, comp, conf = self.ring.export(used)
             R = len(self.worlds)
-            ticks = np.repeat(np.asarray(self.slot_ticks, np.int32), R)
-            worlds = np.tile(self.worlds.astype(np.int32), self.used)
+            ticks = np.repeat(np.asarray(slot_ticks, np.int32), R)
+            worlds = np.tile(self.worlds.astype(np.int32), used)
             n = state.shape[-1]
             self.writer.add_frames(ticks, worlds, state.reshape(-1, n), comp.reshape(-1, n),
                                    None if conf is None else conf.reshape(-1, n))
-            self.used, self.slot_ticks = 0, []
         if self.pending:
-            self.writer.add_metrics(self.metrics_columns())
+            columns = self.metrics_columns()
             self.pending = []
+            self.writer.add_metrics(columns)
         if self.curriculum_rows:
             z = sim.Z
             cols = {"tick": [], "world": [], "zone": [], "alpha": [], "beta": [], "sample": [], "reward": []}
@@ -288,13 +292,19 @@ class Recorder:
             return
         self.closed = True
         sim = self.sim
+        # Ctrl-C between the tick kernel (which records the frame) and the listeners (which buffer the metrics)
+        # leaves a frame of a tick without metrics rows: drop it, so frames and metrics end on the same tick
+        while self.slot_ticks and self.slot_ticks[-1] >= self.metrics_ticks:
+            self.slot_ticks.pop()
+            self.used -= 1
         if self.used or self.pending or self.curriculum_rows:
             self.flush()
         else:
             self.flush_moves()
         outcome = {str(w): sim.outcome[w] or "running" for w in range(sim.W)}
         status = "interrupted" if "interrupted" in outcome.values() else "complete"
-        extra = {"ticks": int(sim.tick), "world_results": sim.summary()["world_results"]}
+        # ticks run = ticks recorded: an interrupt may land after the metrics of a tick but before sim.tick moves on
+        extra = {"ticks": int(self.metrics_ticks), "world_results": sim.summary()["world_results"]}
         self.writer.close(outcome, status=status, extra=extra)
 
 
