@@ -177,6 +177,7 @@ WIDE_CASES = {
     # 2×2 tiles, 3 of 4 agree: adoptions teach the shared skill (distill); 49 moves (10 disks) on 64 tiles
     "tile 2": {"grid.tile": 2, "grid.tau_green": 3, "task.disks": 10, "agents.c0": 0.05},
 }
+WIDE_PER_CASE = {"tile 2": {2: {"grid.tau_green": 2}}}  # τ_green is per world too
 WIDE_WORLDS = (
     {},
     {"agents.distill": False, "oracle.error": 0.05, "agents.eta": 0.3, "agents.kappa": 0.3, "agents.alpha": 0.01,
@@ -195,7 +196,8 @@ def test_taichi_matches_reference_widened(taichi_cpu, case):
     """Kernel and reference bit for bit, frames in the ring included, on 4 pegs with distill, wrong oracle
     answers and per-world knobs; the ring holds the state and round(255·c) of the recorded worlds (DESIGN §3)."""
     base = {**WIDE_BASE, **WIDE_CASES[case]}
-    variants = [load_scenario("smoke", {**base, **w}) for w in WIDE_WORLDS]
+    extra = WIDE_PER_CASE.get(case, {})
+    variants = [load_scenario("smoke", {**base, **w, **extra.get(i, {})}) for i, w in enumerate(WIDE_WORLDS)]
     sims = [Simulation(variants[0], seed=21, worlds=3, arch="cpu", backend=b, variants=variants)
             for b in ("taichi", "reference")]
     slots, recorded = 8, [0, 2]
