@@ -60,10 +60,13 @@ N_WORLD_STATS = 2
 # --- per-world float parameters: params_f (W, N_PARAMS_F) f32
 P_ETA, P_ETA_ORACLE, P_ETA_NBR, P_ETA_SHARED, P_KAPPA, P_ALPHA, P_P_MIN, P_P_MAX = range(8)
 P_B_OVER, P_OMEGA, P_SIGMA_CONF, P_ORACLE_OK, P_Z_ESCALATE = range(8, 13)
-N_PARAMS_F = 13
+P_Z_COMMIT, P_RED_FLAG = range(13, 15)  # consensus: logit(τ_commit) (−inf at 0), red-flag probability
+N_PARAMS_F = 15
 # --- per-world int parameters: params_i (W, N_PARAMS_I) i32
 Q_A_MAX, Q_A_ESCALATE, Q_ORACLE_LATENCY, Q_SLM_LATENCY, Q_TAU_GREEN, Q_DISTILL, Q_ORDER_PREFIX = range(7)
-N_PARAMS_I = 7
+# consensus: k_ahead, w_oracle, learn = oracle (0/1), AUDIT_*, round(τ_audit·2¹⁶), nll_source = oracle (0/1)
+Q_K_AHEAD, Q_W_ORACLE, Q_LEARN_ORACLE, Q_AUDIT, Q_TAU_AUDIT_FX, Q_NLL_ORACLE = range(7, 13)
+N_PARAMS_I = 13
 # --- per-world, per-tick host inputs: world_ctl (W, N_CTL) i32
 C_RUNNING, C_STAGE, C_ORACLE_AVAILABLE, C_ORACLE_UP = range(4)
 N_CTL = 4
@@ -95,3 +98,22 @@ ACK_D = tuple(f32(v) for v in (7.784695709041462e-03, 3.224671290700398e-01, 2.4
                                3.754408661907416e+00))
 ACK_PLOW = f32(0.02425)
 ACK_PHIGH = f32(1.0 - 0.02425)
+
+# --- consensus mode (DESIGN §2.8): compiled in only when a batch's feedback is "consensus", so verified mode's
+# kernel and statistics are unchanged. Answers are peg pairs j = src·(P − 1) + dst − (dst > src), P(P − 1) of them.
+# per-zone vote statistics, recomputed every tick: vote_stats (W, Z, N_VOTE_STATS) i64
+V_VOTES = 0           # attempts that committed a vote (p̂ ≥ τ_commit)
+V_ABSTAINED = 1       # attempts below τ_commit: Failure, no vote
+V_RED_FLAGGED = 2     # wrong proposals discarded by the red flag
+V_AUDITS = 3          # decisions checked by one oracle call (audit = confidence | contested)
+V_AUDIT_REJECTED = 4  # audits that rejected the decision (votes zeroed, tile stays open)
+V_COMPOSED_WRONG = 5  # moves composed this tick with a wrong answer
+V_DECISION_VOTES = 6  # counted votes (Σ V) of the decisions composed this tick
+V_AGREE = 7           # votes agreeing with their tile's leader after the tally (what managers see)
+V_NLL_SEEN_FX = 8     # Σ NLL against the observable label (leader agreement or oracle answer), fixed point
+V_NLL_SEEN_N = 9      # attempts (nll_source = leader) or oracle answers (= oracle) in V_NLL_SEEN_FX
+N_VOTE_STATS = 10
+VOTE_STAT_NAMES = ("votes", "abstained", "red_flagged", "audits", "audit_rejected", "composed_wrong",
+                   "decision_votes", "agree", "nll_seen_fx", "nll_seen_n")
+AUDIT_OFF, AUDIT_CONFIDENCE, AUDIT_CONTESTED = 0, 1, 2
+DRAW_RED_FLAG, DRAW_ORACLE_PAIR, DRAW_AUDIT = 5, 6, 7

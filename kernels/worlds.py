@@ -7,36 +7,11 @@ The NumPy twin is `engine.sim.reference.ReferenceWorlds`; both expose the same s
 import numpy as np
 import taichi as ti
 
+from kernels import consensus  # feedback = "consensus" (DESIGN §2.8)
 from kernels import constants as K
+from kernels.attempt import correct_probability, effective_skill, wrong_proposal
 from kernels.launch import PreparedLaunch, usable as prepared_launch_usable
 from kernels.mathf import (agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform)
-
-
-@ti.func
-def effective_skill(c: ti.f32, shared: ti.f32) -> ti.f32:
-    """Own competence or the shared category skill: e = 1 − (1 − c)(1 − S[q])."""
-    return 1.0 - (1.0 - c) * (1.0 - shared)
-
-
-@ti.func
-def correct_probability(e: ti.f32, d: ti.f32, a: ti.i32, kappa: ti.f32, alpha: ti.f32, a_max: ti.i32,
-                        p_min: ti.f32, p_max: ti.f32) -> ti.f32:
-    """p = clip(e(1 − κd) + α·min(a, a_max), p_min, p_max): skill, difficulty and the pity bonus."""
-    p = e * (1.0 - kappa * d) + alpha * ti.cast(ti.min(a, a_max), ti.f32)
-    return ti.min(ti.max(p, p_min), p_max)
-
-
-@ti.func
-def wrong_proposal(disk: ti.i32, true_pair: ti.i32, u: ti.f32, n_pegs: ti.template()) -> ti.i32:
-    """A wrong move of the same disk: a peg pair drawn uniformly from the others, packed disk·16 + src·4 + dst."""
-    n_pairs = n_pegs * (n_pegs - 1)
-    j = ti.min(ti.cast(u * ti.cast(n_pairs - 1, ti.f32), ti.i32), n_pairs - 2)
-    if j >= true_pair:
-        j += 1
-    src = j // (n_pegs - 1)
-    r = j % (n_pegs - 1)
-    dst = r + ti.select(r >= src, 1, 0)
-    return disk * 16 + src * 4 + dst
 
 
 class FrameRing:
@@ -102,8 +77,9 @@ class WorldsDevice:
 
     def __init__(self, n_worlds: int, size: int, tile: int, n_zones: int, n_pegs: int,
                  moves: np.ndarray, move_of_tile: np.ndarray, tile_ring: np.ndarray, tile_zone: np.ndarray,
-                 move_of_cell: np.ndarray, difficulty: np.ndarray):
+                 move_of_cell: np.ndarray, difficulty: np.ndarray, consensus: bool = False):
         W, G, t = n_worlds, size, tile
+        self.consensus = bool(consensus)  # feedback = "consensus" (DESIGN §2.8): compiled in with ti.static
         self.W, self.G, self.t, self.L = W, G, t, G // t
         self.N, self.T, self.M = G * G, self.L * self.L, int(moves.shape[0])
         self.Z, self.Q, self.P = n_zones, int(moves[:, 0].max()) + 1, n_pegs
@@ -142,6 +118,15 @@ class WorldsDevice:
         self.zone_stats = trees.field(ti.i64, (W, Z, K.N_ZONE_STATS))
         self.world_stats = trees.field(ti.i64, (W, K.N_WORLD_STATS))
         self.reliability = trees.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
+        # consensus mode: per-tile vote counters V and Vp (kept until the tile is composed), per-zone vote
+        # statistics, wrong-consensus votes per category, and per agent what this tick's attempt cast
+        # (kernels.consensus.COMMITTED | answer + 1). One-element stand-ins in verified mode.
+        NP, WV, TV, NV = (self.P * (self.P - 1), W, T, N) if self.consensus else (1, 1, 1, 1)
+        self.votes = trees.field(ti.i32, (WV, TV, NP))
+        self.vote_phat = trees.field(ti.i64, (WV, TV, NP))  # Σ p̂ of V's votes, fixed point
+        self.vote_stats = trees.field(ti.i64, (W, Z, K.N_VOTE_STATS))
+        self.kq_wrong = trees.field(ti.i32, (W, Q))
+        self.cast = trees.field(ti.u8, (WV, NV))
         trees.finalize()
 
         self.ring: FrameRing | None = None
@@ -168,7 +153,8 @@ class WorldsDevice:
         self.skill.from_numpy(np.asarray(s0, dtype=np.float32).reshape(W, self.Q))
         for f, v in ((self.attempts, 0), (self.proposal, -1), (self.confidence, 0), (self.history, 0),
                      (self.due, 0), (self.turned, 0), (self.tile_taught, 0), (self.complete_tick, -1), (self.composed, -1),
-                     (self.world_stats, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0)):
+                     (self.world_stats, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0),
+                     (self.votes, 0), (self.vote_phat, 0), (self.vote_stats, 0), (self.kq_wrong, 0), (self.cast, 0)):
             f.fill(v)
 
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
@@ -191,10 +177,14 @@ class WorldsDevice:
         t_end = z_end + K.N_ZONE_STATS
         w_end = t_end + K.N_WORLD_STATS
         r_end = w_end + K.RELIABILITY_BINS * 3
-        return {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_totals": flat[:, z_end:t_end],
-                "world_stats": flat[:, t_end:w_end],
-                "reliability": flat[:, w_end:r_end].reshape(W, K.RELIABILITY_BINS, 3),
-                "kq": flat[:, r_end:].astype(np.int32), "skill": self.skill_out}
+        q_end = r_end + self.Q
+        out = {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_totals": flat[:, z_end:t_end],
+               "world_stats": flat[:, t_end:w_end],
+               "reliability": flat[:, w_end:r_end].reshape(W, K.RELIABILITY_BINS, 3),
+               "kq": flat[:, r_end:q_end].astype(np.int32), "skill": self.skill_out}
+        if self.consensus:
+            out["vote_stats"] = flat[:, q_end:].reshape(W, Z, K.N_VOTE_STATS)
+        return out
 
     def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(complete_tick, composed), both (W, M) int32."""
@@ -220,6 +210,7 @@ class WorldsDevice:
         as kernel arguments (no separate upload or read-back launches); with `frame_slot` ≥ 0 the recorded
         worlds' state after the tick is written into that slot of the frame ring."""
         width = (self.Z + 1) * K.N_ZONE_STATS + K.N_WORLD_STATS + K.RELIABILITY_BINS * 3 + self.Q
+        width += self.Z * K.N_VOTE_STATS if self.consensus else 0
         self.stats_out = np.empty((self.W, width), np.int64)  # fresh each tick: callers may keep the last ones
         self.skill_out = np.empty((self.W, self.Q), np.float32)
         ring = self.ring if self.ring is not None else self.no_ring()
@@ -265,12 +256,21 @@ class WorldsDevice:
                     self.reliability[w, b, s] = 0
             for q in range(self.Q):
                 self.kq[w, q] = 0
+                if ti.static(self.consensus):
+                    self.kq_wrong[w, q] = 0
+        if ti.static(self.consensus):
+            for w, z in ti.ndrange(W, self.Z):
+                for s in ti.static(range(K.N_VOTE_STATS)):
+                    self.vote_stats[w, z, s] = 0
 
         # act and compose: one thread per (world, tile), agents of the tile in turn
         for w, tile in ti.ndrange(W, L * L):
             k = self.move_of_tile[tile]
             if self.ctl[w, K.C_RUNNING] != 0 and k >= 0:
-                self.act_and_compose_tile(w, tile, k, tick)
+                if ti.static(self.consensus):
+                    consensus.vote_tile(self, w, tile, k, tick)
+                else:
+                    self.act_and_compose_tile(w, tile, k, tick)
 
         # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
         # next to a tile where someone turned Success can change; the rest are skipped whole.
@@ -286,7 +286,10 @@ class WorldsDevice:
 
         # shared skill: S ← 1 − (1 − S)(1 − η_shared)^k_q, the power by squaring
         for w, q in self.skill:
-            if self.ctl[w, K.C_RUNNING] != 0:
+            if ti.static(self.consensus):
+                if self.ctl[w, K.C_RUNNING] != 0:
+                    consensus.learn_shared_skill_from_votes(self, w, q)
+            elif self.ctl[w, K.C_RUNNING] != 0:
                 kk = self.kq[w, q]
                 base = 1.0 - self.params_f[w, K.P_ETA_SHARED]
                 power = ti.f32(1.0)
@@ -327,6 +330,11 @@ class WorldsDevice:
             for q in range(Q):
                 stats_out[w, base + q] = ti.cast(self.kq[w, q], ti.i64)
                 skill_out[w, q] = self.skill[w, q]
+            if ti.static(self.consensus):
+                base += Q
+                for z in range(Z):
+                    for s in ti.static(range(K.N_VOTE_STATS)):
+                        stats_out[w, base + z * K.N_VOTE_STATS + s] = self.vote_stats[w, z, s]
 
         # record a frame: state and quantised competence (round(255·c)) of the recorded worlds
         for r, n in ti.ndrange(ring_state.shape[1], ring_state.shape[2]):

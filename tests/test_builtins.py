@@ -11,12 +11,13 @@ from kernels import constants as K
 from scenarios.loader import builtin_names, load_scenario
 from tests.conftest import run_cli
 
-BOUNDED_TICKS = {"million": 3}
+BOUNDED_TICKS = {"million": 3, "million-consensus": 3}
 
 
 def test_every_builtin_passes_scenario_check():
     names = builtin_names()
-    assert {"paper", "paper-n12", "smoke", "patchy", "four-pegs", "faulty", "hole", "million"} <= set(names)
+    assert {"paper", "paper-n12", "smoke", "patchy", "four-pegs", "faulty", "hole", "million", "paper-consensus",
+            "paper-n12-consensus", "million-consensus"} <= set(names)
     # `check` takes files: write each built-in's effective text and check them all in one call
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

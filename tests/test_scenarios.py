@@ -18,7 +18,8 @@ from scenarios.spec import SECTION_SPECS, TABLE_SPECS, TaskSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN_FS = "1 3 5 9 13 17 25 33 41 49 65 81 97 113 129 161 193 225 257 289"  # DESIGN §2.1
-BUILTINS = ["faulty", "four-pegs", "hole", "million", "paper", "paper-n12", "patchy", "smoke"]
+BUILTINS = ["faulty", "four-pegs", "hole", "million", "million-consensus", "paper", "paper-consensus", "paper-n12",
+            "paper-n12-consensus", "patchy", "smoke"]
 
 
 def error_of(text: str, **kw) -> str:

@@ -75,7 +75,11 @@ def resident_memory() -> int:
 
 def per_world_bytes(scenario, n_zones: int) -> int:
     """Return the projected bytes one more world costs (agents and zones)."""
-    return scenario.grid.size ** 2 * AGENT_BYTES + n_zones * ZONE_BYTES
+    per_world = scenario.grid.size ** 2 * AGENT_BYTES + n_zones * ZONE_BYTES
+    if scenario.consensus.feedback == "consensus":  # field sizes, not fitted: V (i32) and Vp (i64) per tile and
+        pegs = scenario.task.pegs                   # answer, and the u8 `cast` of each agent (kernels/worlds.py)
+        per_world += (scenario.grid.size // scenario.grid.tile) ** 2 * pegs * (pegs - 1) * 12 + scenario.grid.size ** 2
+    return per_world
 
 
 def projected_peak(scenario, worlds: int, n_zones: int, record: bool = False) -> int:

@@ -265,7 +265,7 @@ class ReferenceWorlds:
 
     # ---- helpers
     def _wrong_proposal(self, disk, true_pair, u):
-        """A wrong move of the same disk (same rule as `kernels.worlds.wrong_proposal`)."""
+        """A wrong move of the same disk (same rule as `kernels.attempt.wrong_proposal`)."""
         P = self.P
         n_pairs = P * (P - 1)
         j = np.minimum((u * F(n_pairs - 1)).astype(np.int32), n_pairs - 2)

@@ -35,7 +35,8 @@ def batch_key(scenario) -> tuple:
     ag = scenario.agents
     return (scenario.grid.size, scenario.grid.tile, scenario.task.kind, scenario.task.disks, scenario.task.pegs,
             scenario.layout, scenario.faults, scenario.curriculum.radii, ag.c0_patches,
-            ag.c0 if ag.c0_patches is not None else None)
+            ag.c0 if ag.c0_patches is not None else None,
+            scenario.consensus.feedback)  # the kernel is compiled for one feedback mode
 
 
 def build_world_layout(scenario):
@@ -97,17 +98,23 @@ class Simulation:
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
         self.arch = "numpy"
+        self.consensus = scenario.consensus.feedback == "consensus"
+        extra = {}
         if backend == "taichi":
             from engine.sim.arch import init_taichi
             self.arch = init_taichi(arch)
             from kernels.worlds import WorldsDevice as Device
+            extra = {"consensus": self.consensus}
+        elif backend == "reference" and self.consensus:
+            from engine.sim.consensus_reference import ConsensusReferenceWorlds as Device
         elif backend == "reference":
             from engine.sim.reference import ReferenceWorlds as Device
         else:
             raise ValueError(f"unknown backend {backend!r}")
         lay = self.layout
         self.device = Device(self.W, lay.size, lay.tile, self.Z, self.task.n_pegs, self.task.moves,
-                             lay.move_of_tile, lay.tile_ring, lay.tile_zone, lay.move_of_cell, lay.difficulty)
+                             lay.move_of_tile, lay.tile_ring, lay.tile_zone, lay.move_of_cell, lay.difficulty,
+                             **extra)
         self.reset()
         self.device.moves_table()  # JIT the move read-back now (with the rest of setup), not inside the first ticks
 
@@ -159,6 +166,9 @@ class Simulation:
         self.last_progress = np.zeros(W, np.int64)
         self.stage_ticks = [[0] for _ in range(W)]  # tick at which each stage began
         self.zone_stats = np.zeros((W, self.Z, K.N_ZONE_STATS), np.int64)
+        # consensus mode: the last tick's vote statistics per zone, and their totals over the episode
+        self.vote_stats = np.zeros((W, self.Z, K.N_VOTE_STATS), np.int64) if self.consensus else None
+        self.vote_totals = np.zeros((W, K.N_VOTE_STATS), np.int64)
         # before the first tick every task tile is open, except those waiting for their predecessor
         first_open = lay.move_of_tile == 0 if self.scenario.layout.order == "prefix" else lay.move_of_tile >= 0
         self.open_tiles = np.zeros((W, self.Z), np.int64)
@@ -190,7 +200,8 @@ class Simulation:
         unlocked = self.layout.zone_ring[None, :] <= self.stage[rows][:, None]
         return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
                                unlocked=unlocked, open=unlocked & (self.open_tiles[rows] > 0),
-                               zone_stats=self.zone_stats[rows])
+                               zone_stats=self.zone_stats[rows],
+                               vote_stats=None if self.vote_stats is None else self.vote_stats[rows])
 
     def _apply_faults(self):
         """Agents scheduled to die at this tick die now (same cells in every world: a layout property)."""
@@ -239,12 +250,20 @@ class Simulation:
         self.totals += per_world
         self.reliability += stats["reliability"]
         self.oracle_calls += per_world[:, K.Z_ESCALATED]
+        if self.consensus:  # audits are oracle calls too
+            votes = stats["vote_stats"]
+            self.vote_totals += votes.sum(axis=1)
+            self.oracle_calls += votes[:, :, K.V_AUDITS].sum(axis=1)
         if run.all():
             self.zone_stats = zs
             self.open_tiles = zs[:, :, K.Z_OPEN_TILES]
+            if self.consensus:
+                self.vote_stats = votes
         else:
             self.zone_stats[run] = zs[run]
             self.open_tiles[run] = zs[run, :, K.Z_OPEN_TILES]
+            if self.consensus:
+                self.vote_stats[run] = votes[run]
         moved = stats["world_stats"][:, K.W_MOVES_DONE] > self.world_stats[:, K.W_MOVES_DONE]
         self.last_progress[run & moved] = self.tick
         self.world_stats = stats["world_stats"].copy()

@@ -1,0 +1,306 @@
+"""The consensus tick of one tile (DESIGN §2.8): votes, the first-to-ahead-by-k race, audit, accept, what managers see.
+
+Compiled into `WorldsDevice.advance_worlds` only when the batch's feedback is "consensus" (`ti.static`), so verified
+mode's kernel is unchanged. The NumPy twin is `engine.sim.consensus_reference.ConsensusReferenceWorlds`.
+"""
+import taichi as ti
+
+from kernels import constants as K
+from kernels.attempt import correct_probability, effective_skill, wrong_proposal
+from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform
+
+COMMITTED = 128  # bit of `cast` set when the attempt voted; the low bits hold its answer + 1 (0: nothing seen)
+
+
+@ti.func
+def pair_index(packed: ti.i32, n_pegs: ti.template()) -> ti.i32:
+    """Answer index of a packed move: j = src·(P − 1) + dst − (dst > src)."""
+    src, dst = (packed >> 2) & 3, packed & 3
+    return src * (n_pegs - 1) + dst - ti.select(dst > src, 1, 0)
+
+
+@ti.func
+def packed_move(disk: ti.i32, pair: ti.i32, n_pegs: ti.template()) -> ti.i32:
+    """The packed move (disk·16 + src·4 + dst) of answer `pair` for a move of `disk`."""
+    src = pair // (n_pegs - 1)
+    r = pair % (n_pegs - 1)
+    return disk * 16 + src * 4 + r + ti.select(r >= src, 1, 0)
+
+
+@ti.func
+def nll_of(phat: ti.f32, label: ti.i32) -> ti.f32:
+    """−[y log p̂ + (1 − y) log(1 − p̂)] for a 0/1 label."""
+    nll = -log_f32(phat)
+    if label == 0:
+        nll = -log_f32(1.0 - phat)
+    return nll
+
+
+@ti.func
+def vote_tile(dev: ti.template(), w, tile, k, tick):
+    """Act every agent of one tile, race its votes in row-major cell order, audit and accept a decision, count."""
+    G, t, L, P = ti.static(dev.G, dev.t, dev.L, dev.P)
+    NP = ti.static(P * (P - 1))
+    ty, tx = tile // L, tile % L
+    zone = dev.tile_zone[tile]
+    true_move = dev.move_packed[k]
+    disk = true_move >> 4
+    true_pair = pair_index(true_move, P)
+    complete = dev.complete_tick[w, k] >= 0
+    unlocked = dev.tile_ring[tile] <= dev.ctl[w, K.C_STAGE]
+    gated = (dev.params_i[w, K.Q_ORDER_PREFIX] != 0) and (k > dev.world_stats[w, K.W_PREFIX])
+    is_open = unlocked and (not complete) and (not gated)
+    active = dev.zone_active[w, zone] != 0
+    oracle_up = dev.ctl[w, K.C_ORACLE_UP] != 0
+    oracle_available = dev.ctl[w, K.C_ORACLE_AVAILABLE] != 0
+    learn_oracle = dev.params_i[w, K.Q_LEARN_ORACLE] != 0
+    nll_oracle = dev.params_i[w, K.Q_NLL_ORACLE] != 0
+    k_ahead = dev.params_i[w, K.Q_K_AHEAD]
+    w_oracle = dev.params_i[w, K.Q_W_ORACLE]
+    shared = dev.skill[w, disk]
+    key = tick_key(dev.seed[w], tick)
+
+    acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
+    vacc = ti.Vector([0] * K.N_VOTE_STATS, dt=ti.i64)
+    # 64-bit sums stay local inside the agent loop and are flushed once after it (docs/gpu.md)
+    rel = ti.Vector([0] * (K.RELIABILITY_BINS * 3), dt=ti.i64)
+    k_right = 0
+    k_wrong = 0
+    decided = False
+    decision = -1
+    for a_i, a_j in ti.ndrange(t, t):
+        n = (ty * t + a_i) * G + tx * t + a_j
+        dev.turned[w, n] = ti.u8(0)
+        dev.cast[w, n] = ti.u8(0)
+        st = ti.cast(dev.state[w, n], ti.i32)
+        if is_open and dev.alive[w, n] != 0:
+            c = dev.competence[w, n]
+            a = dev.attempts[w, n]
+            ak = agent_key(key, n)
+            weight = 0
+            vote = 0
+            vote_fx = ti.i64(0)
+            if st == K.WAITING:
+                # 1. the oracle's answer, right or wrong, is w_oracle votes; the asker is Success
+                if tick >= dev.due[w, n] and oracle_up:
+                    acc[K.Z_ORACLE_ANSWERS] += 1
+                    ok = uniform(ak, K.DRAW_ORACLE) < dev.params_f[w, K.P_ORACLE_OK]
+                    answer = true_move
+                    if not ok:
+                        answer = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_ORACLE_PAIR), P)
+                        acc[K.Z_ORACLE_WRONG] += 1
+                    if nll_oracle:
+                        label = ti.select(dev.proposal[w, n] == answer, 1, 0)
+                        vacc[K.V_NLL_SEEN_FX] += to_fixed(nll_of(dev.confidence[w, n], label))
+                        vacc[K.V_NLL_SEEN_N] += 1
+                    c = c + dev.params_f[w, K.P_ETA_ORACLE] * (ti.select(ok, 1.0, 0.0) - c)
+                    st = K.SUCCESS
+                    dev.proposal[w, n] = answer
+                    dev.turned[w, n] = ti.u8(1)
+                    weight = w_oracle
+                    vote = pair_index(answer, P)
+                    vote_fx = ti.i64(int(K.FX_SCALE)) * ti.cast(w_oracle, ti.i64)
+                    if learn_oracle:
+                        if ok:
+                            k_right += 1
+                        else:
+                            k_wrong += 1
+            elif st == K.IDLE or st == K.FAILURE or st == K.SUCCESS:
+                # 2. every free agent resamples, Success agents too
+                if active:
+                    st = K.WORKING
+                    dev.due[w, n] = tick + dev.params_i[w, K.Q_SLM_LATENCY]
+                    acc[K.Z_STARTED] += 1
+            elif st == K.WORKING and tick >= dev.due[w, n]:
+                e = effective_skill(c, shared)
+                p = correct_probability(e, dev.difficulty[n], a, dev.params_f[w, K.P_KAPPA],
+                                        dev.params_f[w, K.P_ALPHA], dev.params_i[w, K.Q_A_MAX],
+                                        dev.params_f[w, K.P_P_MIN], dev.params_f[w, K.P_P_MAX])
+                right = uniform(ak, K.DRAW_CORRECT) < p
+                proposal = true_move
+                if not right:
+                    proposal = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
+                eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
+                sign = ti.select(right, 1.0, -1.0)
+                z = (logit(p) + dev.params_f[w, K.P_B_OVER] * (1.0 - e)
+                     + dev.params_f[w, K.P_OMEGA] * e * sign + dev.params_f[w, K.P_SIGMA_CONF] * eps)
+                phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
+                y = ti.select(right, 1, 0)
+                yf = ti.cast(y, ti.f32)
+                acc[K.Z_RESOLVED] += 1
+                acc[K.Z_CORRECT] += y
+                acc[K.Z_NLL_FX] += to_fixed(nll_of(phat, y))
+                acc[K.Z_BRIER_FX] += to_fixed((phat - yf) * (phat - yf))
+                acc[K.Z_PHAT_FX] += to_fixed(phat)
+                b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32), K.RELIABILITY_BINS - 1)
+                rel[b * 3] += 1
+                rel[b * 3 + 1] += y
+                rel[b * 3 + 2] += to_fixed(phat)
+                dev.history[w, n] = (dev.history[w, n] << 1) | ti.cast(y, ti.u32)
+                dev.confidence[w, n] = phat
+                dev.proposal[w, n] = proposal
+                if (not right) and uniform(ak, K.DRAW_RED_FLAG) < dev.params_f[w, K.P_RED_FLAG]:
+                    st = K.FAILURE  # red flag: a malformed answer is discarded
+                    a += 1
+                    vacc[K.V_RED_FLAGGED] += 1
+                else:
+                    cast = pair_index(proposal, P) + 1
+                    if (z < dev.params_f[w, K.P_Z_ESCALATE] and a >= dev.params_i[w, K.Q_A_ESCALATE]
+                            and oracle_available):
+                        st = K.WAITING
+                        dev.due[w, n] = tick + dev.params_i[w, K.Q_ORACLE_LATENCY]
+                        acc[K.Z_ESCALATED] += 1
+                        acc[K.Z_ESCALATED_WRONG] += 1 - y
+                    elif z >= dev.params_f[w, K.P_Z_COMMIT]:
+                        st = K.SUCCESS  # commit: one vote
+                        dev.turned[w, n] = ti.u8(1)
+                        vacc[K.V_VOTES] += 1
+                        weight = 1
+                        vote = cast - 1
+                        vote_fx = to_fixed(phat)
+                        cast |= COMMITTED
+                    else:
+                        st = K.FAILURE  # abstain
+                        a += 1
+                        vacc[K.V_ABSTAINED] += 1
+                    dev.cast[w, n] = ti.cast(cast, ti.u8)
+            dev.state[w, n] = ti.cast(st, ti.u8)
+            dev.competence[w, n] = c
+            dev.attempts[w, n] = a
+            # 3. the race: this vote enters V now, unless the tile has already decided this tick
+            if weight > 0 and not decided:  # the tile's own thread owns V: plain stores, no atomics
+                dev.votes[w, tile, vote] = dev.votes[w, tile, vote] + weight
+                dev.vote_phat[w, tile, vote] = dev.vote_phat[w, tile, vote] + vote_fx
+                best_other = 0
+                for j in ti.static(range(NP)):
+                    if j != vote:
+                        best_other = ti.max(best_other, dev.votes[w, tile, j])
+                if dev.votes[w, tile, vote] - best_other >= k_ahead:
+                    decided = True
+                    decision = vote
+
+    if decided:
+        # 4. audit: one oracle call checks a doubtful decision; a rejection empties V and the tile stays open
+        mode = dev.params_i[w, K.Q_AUDIT]
+        leader_votes = dev.votes[w, tile, decision]
+        doubtful = False
+        if mode == K.AUDIT_CONFIDENCE:
+            doubtful = dev.vote_phat[w, tile, decision] < (ti.cast(dev.params_i[w, K.Q_TAU_AUDIT_FX], ti.i64)
+                                                           * ti.cast(leader_votes, ti.i64))
+        elif mode == K.AUDIT_CONTESTED:
+            for j in ti.static(range(NP)):
+                if j != decision and dev.votes[w, tile, j] > 0:
+                    doubtful = True
+        rejected = False
+        if doubtful and oracle_available:
+            vacc[K.V_AUDITS] += 1
+            first_cell = (ty * t) * G + tx * t
+            check_ok = uniform(agent_key(key, first_cell), K.DRAW_AUDIT) < dev.params_f[w, K.P_ORACLE_OK]
+            rejected = check_ok != (decision == true_pair)
+        if rejected:
+            vacc[K.V_AUDIT_REJECTED] += 1
+            for j in ti.static(range(NP)):
+                dev.votes[w, tile, j] = 0
+                dev.vote_phat[w, tile, j] = ti.i64(0)
+        else:
+            # 5. accept: compose the decision, right or wrong; the whole tile adopts it
+            complete = True
+            composed = packed_move(disk, decision, P)
+            right = decision == true_pair
+            dev.complete_tick[w, k] = tick
+            dev.composed[w, k] = composed
+            ti.atomic_add(dev.world_stats[w, K.W_MOVES_DONE], ti.i64(1))
+            acc[K.Z_COMPLETED_NOW] += 1
+            if not right:
+                vacc[K.V_COMPOSED_WRONG] += 1
+            total = 0
+            for j in ti.static(range(NP)):
+                total += dev.votes[w, tile, j]
+            vacc[K.V_DECISION_VOTES] += total
+            # 6. learning toward the label's correctness ℓ: the leader's counted votes teach the shared skill
+            if not learn_oracle:
+                if right:
+                    k_right += leader_votes
+                else:
+                    k_wrong += leader_votes
+            ell = ti.select(right, 1.0, 0.0)
+            eta = dev.params_f[w, K.P_ETA]
+            for a_i, a_j in ti.ndrange(t, t):
+                n = (ty * t + a_i) * G + tx * t + a_j
+                if dev.alive[w, n] != 0:
+                    if dev.state[w, n] != K.SUCCESS:
+                        dev.state[w, n] = ti.u8(K.SUCCESS)
+                        acc[K.Z_ADOPTED] += 1
+                    dev.proposal[w, n] = composed
+                    dev.turned[w, n] = ti.u8(1)
+                    if not learn_oracle:
+                        dev.competence[w, n] = dev.competence[w, n] + eta * (ell - dev.competence[w, n])
+
+    # 7. what managers see: agreement with the tile's leader after the tally (ties: lowest answer, blind to truth)
+    leader = -1
+    top = 0
+    for j in ti.static(range(NP)):
+        v = dev.votes[w, tile, j]
+        if v > top:
+            top = v
+            leader = j
+    live = 0
+    taught = 0
+    for a_i, a_j in ti.ndrange(t, t):
+        n = (ty * t + a_i) * G + tx * t + a_j
+        st = ti.cast(dev.state[w, n], ti.i32)
+        taught |= ti.cast(dev.turned[w, n], ti.i32)
+        acc[K.Z_N_IDLE + st] += 1
+        if st != K.DEAD:
+            live += 1
+            acc[K.Z_COMPETENCE_FX] += to_fixed(dev.competence[w, n])
+        cast = ti.cast(dev.cast[w, n], ti.i32)
+        if cast != 0:
+            agrees = ti.select((cast & (COMMITTED - 1)) - 1 == leader, 1, 0)
+            if (cast & COMMITTED) != 0:
+                vacc[K.V_AGREE] += agrees
+            if not nll_oracle:
+                vacc[K.V_NLL_SEEN_FX] += to_fixed(nll_of(dev.confidence[w, n], agrees))
+                vacc[K.V_NLL_SEEN_N] += 1
+    if not complete:
+        if not gated:
+            acc[K.Z_OPEN_TILES] += 1
+        if live >= 1:  # one live agent can decide a tile alone: it votes again and again
+            acc[K.Z_COMPLETABLE] += 1
+    for s in ti.static(range(K.N_ZONE_STATS)):
+        if acc[s] != 0:
+            ti.atomic_add(dev.zone_stats[w, zone, s], acc[s])
+    for s in ti.static(range(K.N_VOTE_STATS)):
+        if vacc[s] != 0:
+            ti.atomic_add(dev.vote_stats[w, zone, s], vacc[s])
+    for b in ti.static(range(K.RELIABILITY_BINS)):
+        for s in ti.static(range(3)):
+            if rel[b * 3 + s] != 0:
+                ti.atomic_add(dev.reliability[w, b, s], rel[b * 3 + s])
+    if k_right > 0:
+        ti.atomic_add(dev.kq[w, disk], k_right)
+    if k_wrong > 0:
+        ti.atomic_add(dev.kq_wrong[w, disk], k_wrong)
+    dev.tile_taught[w, tile] = ti.u8(taught)
+
+
+@ti.func
+def power_by_squaring(base: ti.f32, exponent: ti.i32) -> ti.f32:
+    """base^exponent in float32, by squaring (the same order as the reference)."""
+    power = ti.f32(1.0)
+    kk = exponent
+    b = base
+    while kk > 0:
+        if kk & 1:
+            power = power * b
+        b = b * b
+        kk = kk >> 1
+    return power
+
+
+@ti.func
+def learn_shared_skill_from_votes(dev: ti.template(), w, q):
+    """S ← 1 − (1 − S)(1 − η_shared)^k_right, then S ← S·(1 − η_shared)^k_wrong (a wrong consensus teaches wrong)."""
+    base = 1.0 - dev.params_f[w, K.P_ETA_SHARED]
+    s = 1.0 - (1.0 - dev.skill[w, q]) * power_by_squaring(base, dev.kq[w, q])
+    dev.skill[w, q] = s * power_by_squaring(base, dev.kq_wrong[w, q])
