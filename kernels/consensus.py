@@ -155,6 +155,7 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                         st = K.SUCCESS  # commit: one vote
                         dev.turned[w, n] = ti.u8(1)
                         vacc[K.V_VOTES] += 1
+                        vacc[K.V_VOTES_RIGHT] += y
                         weight = 1
                         vote = cast - 1
                         vote_fx = to_fixed(phat)

@@ -112,8 +112,10 @@ V_DECISION_VOTES = 6  # counted votes (Σ V) of the decisions composed this tick
 V_AGREE = 7           # votes agreeing with their tile's leader after the tally (what managers see)
 V_NLL_SEEN_FX = 8     # Σ NLL against the observable label (leader agreement or oracle answer), fixed point
 V_NLL_SEEN_N = 9      # attempts (nll_source = leader) or oracle answers (= oracle) in V_NLL_SEEN_FX
-N_VOTE_STATS = 10
+V_VOTES_RIGHT = 10    # votes whose answer is right: the simulator's measurement of per-vote accuracy (the built-in
+#                       managers never read it: they use V_AGREE)
+N_VOTE_STATS = 11
 VOTE_STAT_NAMES = ("votes", "abstained", "red_flagged", "audits", "audit_rejected", "composed_wrong",
-                   "decision_votes", "agree", "nll_seen_fx", "nll_seen_n")
+                   "decision_votes", "agree", "nll_seen_fx", "nll_seen_n", "votes_right")
 AUDIT_OFF, AUDIT_CONFIDENCE, AUDIT_CONTESTED = 0, 1, 2
 DRAW_RED_FLAG, DRAW_ORACLE_PAIR, DRAW_AUDIT = 5, 6, 7

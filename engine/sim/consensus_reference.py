@@ -241,7 +241,8 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         # one live agent can decide a tile alone (it votes again and again)
         self.zone_stats[:, :, K.Z_COMPLETABLE] = self._per_zone((open_left_t & (live_t >= 1)).astype(np.int64), tz)
         self.zone_stats[:, :, K.Z_COMPLETED_NOW] = self._per_zone(accepted.astype(np.int64), tz)
-        vote_cols = {K.V_VOTES: commit, K.V_ABSTAINED: abstain, K.V_RED_FLAGGED: red, K.V_AGREE: commit & agrees,
+        vote_cols = {K.V_VOTES: commit, K.V_VOTES_RIGHT: commit & right, K.V_ABSTAINED: abstain, K.V_RED_FLAGGED: red,
+                     K.V_AGREE: commit & agrees,
                      K.V_NLL_SEEN_N: nll_seen_n}
         for s, mask in vote_cols.items():
             self.vote_stats[:, :, s] = self._per_zone(mask.astype(np.int64), zone_c)

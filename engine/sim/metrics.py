@@ -104,7 +104,26 @@ def world_metrics(sim, world: int) -> dict:
         "escalation_precision": float(escalation_precision(t)),
         **sim.plan_verdict(world),  # errors, first_error, plan_valid, plan_error
         "stalled_moves": sim.stalled_moves(world) if outcome == "stalled" else [],
+        **consensus_columns(sim, world),
     }
+
+
+def consensus_columns(sim, world: int) -> dict:
+    """Consensus mode's vote figures of one world (DESIGN §2.8; none in verified mode): SLM votes cast, right,
+    abstained, red-flagged; audits; counted votes of the decisions; oracle answers (w_oracle votes each); and the
+    ratios MAKER's law is written in: per-vote accuracy p (votes_right / votes), valid share v (votes / attempts)
+    and counted votes per composed move."""
+    if not getattr(sim, "consensus", False):
+        return {}
+    vt, t = sim.vote_totals[world], sim.totals[world]
+    n = {name: int(vt[getattr(K, "V_" + name.upper())]) for name in
+         ("votes", "votes_right", "abstained", "red_flagged", "audits", "audit_rejected", "decision_votes")}
+    moves = int(sim.world_stats[world, K.W_MOVES_DONE])
+    attempts = int(t[K.Z_RESOLVED])
+    return {**n, "oracle_answers": int(t[K.Z_ORACLE_ANSWERS]),
+            "vote_accuracy": n["votes_right"] / n["votes"] if n["votes"] else math.nan,
+            "valid_share": n["votes"] / attempts if attempts else math.nan,
+            "votes_per_move": n["decision_votes"] / moves if moves else math.nan}
 
 
 def reliability_columns(sim, world: int) -> dict[str, list[int]]:
