@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-from engine.errors import UsageError
+from engine.errors import InvariantError, UsageError
 
 COMMAND_MODULES = (
     "engine.cli.run",
@@ -64,6 +64,11 @@ def main(argv=None) -> int:
             raise
         print(f"gridhanoi: error: {err}", file=sys.stderr)
         return 2
+    except InvariantError as err:  # a backend computed an impossible tick: a fault to report, not a user mistake
+        if args.debug:
+            raise
+        print(f"gridhanoi: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

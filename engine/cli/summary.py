@@ -16,7 +16,8 @@ def print_summary(summary: dict) -> None:
     """Print per-world rows (or the median over worlds when there are many) and the throughput."""
     rows = summary["world_results"]
     m = summary["moves_total"]
-    table = Table(title=f"{summary['scenario']} · seed {summary['seed']} · {summary['worlds']} world(s) · {summary['arch']}")
+    table = Table(title=f"{summary['scenario']} · seed {summary['seed']} · {summary['worlds']} world(s) · "
+                        f"{summary.get('device') or summary['arch']}")
     for col in ("world", "outcome", "ticks", "moves", "prefix", "attempts", "oracle calls", "cost", "errors",
                 "first error", "plan valid"):
         table.add_column(col, justify="right" if col not in ("outcome", "plan valid") else "left")

@@ -1,4 +1,7 @@
-"""The one place that imports and initialises Taichi (never at import time of any other module)."""
+"""The one place that imports and initialises Taichi (never at import time of any other module).
+
+`--arch auto` tries CUDA, then a real Vulkan GPU, else Taichi's CPU backend: never a CPU-type Vulkan device
+(llvmpipe, lavapipe, SwiftShader), which `--arch vulkan` still accepts (docs/gpu.md)."""
 import contextlib
 import io
 import os
@@ -10,6 +13,7 @@ ARCH_CHOICES = ("auto", "cpu", "cuda", "vulkan")
 class ArchError(Exception):
     """The requested Taichi backend is not available here (a user-facing, one-line error)."""
 _initialised: str | None = None
+_vulkan_name: str | None = None  # the Vulkan device Taichi was pointed at, when it runs on Vulkan
 
 
 @contextlib.contextmanager
@@ -51,12 +55,13 @@ def init_taichi(arch: str = "auto", debug: bool = False, threads: int | None = N
     os.environ.setdefault("TI_LOG_LEVEL", "error")
     os.environ.setdefault("TI_ENABLE_PYBUF", "0")  # else Taichi logs "Graphical python shell detected" at import
     cache = os.path.join(os.path.expanduser("~"), ".cache", "gridhanoi", "taichi")
+    vulkan = _pick_vulkan(arch)
     with _stdout_to_stderr():
         import taichi as ti
 
         wanted = {
             # ti.gpu would probe OpenGL and can segfault on a headless machine: list the backends explicitly.
-            "auto": [ti.cuda, ti.vulkan],
+            "auto": [ti.cuda, ti.vulkan] if vulkan is not None else [ti.cuda],
             "cpu": ti.cpu,
             "cuda": ti.cuda,
             "vulkan": ti.vulkan,
@@ -66,10 +71,46 @@ def init_taichi(arch: str = "auto", debug: bool = False, threads: int | None = N
                 random_seed=0, cpu_max_num_threads=threads or os.cpu_count() or 1)
         used = ti.lang.impl.current_cfg().arch
         _initialised = str(used).split(".")[-1]
+    global _vulkan_name
+    _vulkan_name = vulkan.name if vulkan is not None and _initialised == "vulkan" else None
     if arch in ("cuda", "vulkan") and _initialised not in (arch,):
         raise ArchError(f"--arch {arch} was asked for but no {arch} device works here (Taichi fell back to "
                         f"{_initialised}); use --arch auto or --arch cpu")
     return _initialised
+
+
+def _pick_vulkan(arch: str):
+    """The Vulkan device `arch` may run on (auto: a GPU only; vulkan: any, GPUs first), pinned for Taichi through
+    TI_VISIBLE_DEVICE unless the user pinned one; None where Vulkan must not (or cannot) be used."""
+    if arch not in ("auto", "vulkan"):
+        return None
+    from engine.sim.devices import best_vulkan, vulkan_devices
+
+    pinned = os.environ.get("TI_VISIBLE_DEVICE", "")
+    devices = vulkan_devices()
+    if pinned.isdigit() and int(pinned) < len(devices):
+        chosen = devices[int(pinned)]
+        return chosen if arch == "vulkan" or not chosen.is_cpu else None
+    chosen = best_vulkan(allow_cpu=arch == "vulkan")
+    if chosen is not None and devices:
+        os.environ["TI_VISIBLE_DEVICE"] = str(chosen.index)
+    return chosen
+
+
+def device_label() -> str | None:
+    """The device the run uses, as "<arch>: <device>" (e.g. "vulkan: llvmpipe (LLVM 15.0.6, 256 bits)",
+    "cuda: NVIDIA H200", "x64: AMD EPYC 7B13"), or None before Taichi is initialised."""
+    if _initialised is None:
+        return None
+    from engine.sim.devices import cpu_model, gpu_name
+
+    name = _vulkan_name if _initialised == "vulkan" else gpu_name() if _initialised == "cuda" else cpu_model()
+    return f"{_initialised}: {name}" if name else _initialised
+
+
+def vulkan_device_name() -> str | None:
+    """The Vulkan device Taichi runs on (None when it does not run on Vulkan)."""
+    return _vulkan_name
 
 
 def initialised_arch() -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.sim.audit_errors import check_wrong_moves
+from engine.sim.invariants import metrics_problems
 from engine.sim.tasks import make_task
 from engine.sim.tasks.validate import check_plan
 from replay.schema import EpisodeError
@@ -247,6 +248,7 @@ def audit(episode) -> AuditReport:
         check_plans(episode, report)
         check_wrong_moves(episode, report)  # wrong moves from the files alone, against the episode's own claims
         check_consistency(episode, report)
+        report.problems += metrics_problems(episode)  # the run's per-tick invariants, on the recorded counters
     except EpisodeError as exc:  # a file that cannot be decoded: invalid, named
         report.problems.append(str(exc))
     return report

@@ -7,12 +7,12 @@ completion table per chunk; the writer thread (replay.writer) compresses and app
 from __future__ import annotations
 
 import datetime
-import platform
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from engine.sim.devices import cpu_model, gpu_name
 from kernels import constants as K
 from replay.writer import EpisodeWriter, check_writable
 
@@ -36,38 +36,15 @@ def git_commit() -> str | None:
         return None
 
 
-def gpu_name() -> str | None:
-    """The first NVIDIA GPU's name (nvidia-smi), or None where there is none."""
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=10)
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def hardware(arch: str | None = None) -> str:
-    """CPU model, plus the GPU's name when Taichi runs (or `arch` says it runs) on CUDA, for manifests and rows."""
-    from engine.sim.arch import initialised_arch
+    """CPU model, plus the device Taichi runs on (or `arch` says it runs on) when that is CUDA or Vulkan, e.g.
+    "AMD EPYC 7B13 + vulkan: llvmpipe (LLVM 15.0.6, 256 bits)", for manifests and rows."""
+    from engine.sim.arch import initialised_arch, vulkan_device_name
 
     arch = arch or initialised_arch()
     cpu = cpu_model()
-    gpu = gpu_name() if arch == "cuda" else None
-    return f"{cpu} + {gpu}" if gpu else cpu
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (else the platform's processor string)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return cpu
+    gpu = gpu_name() if arch == "cuda" else vulkan_device_name() if arch == "vulkan" else None
+    return f"{cpu} + {arch}: {gpu}" if gpu else cpu
 
 
 def frame_cadence(scenario) -> int:

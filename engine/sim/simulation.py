@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from engine.sim.invariants import check_tick
 from engine.sim.layout import build_layout
 from engine.sim.metrics import world_metrics
 from engine.managers import ManagerError, ZoneObservation, manager_class
@@ -97,12 +98,13 @@ class Simulation:
         check_memory(scenario, worlds, self.layout.n_zones, record=record)
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
-        self.arch = "numpy"
+        self.arch = self.device_label = "numpy"
         self.consensus = scenario.consensus.feedback == "consensus"
         extra = {}
         if backend == "taichi":
-            from engine.sim.arch import init_taichi
+            from engine.sim.arch import device_label, init_taichi
             self.arch = init_taichi(arch)
+            self.device_label = device_label()  # e.g. "vulkan: llvmpipe (…)": what the summary and manifest name
             from kernels.worlds import WorldsDevice as Device
             extra = {"consensus": self.consensus}
         elif backend == "reference" and self.consensus:
@@ -155,6 +157,8 @@ class Simulation:
             "max_ticks": np.array([v.task.max_ticks for v in self.variants], np.int64),
         }
         self.tick = 0
+        self.has_task = lay.move_of_cell >= 0  # the agents the state counts cover (engine.sim.invariants)
+        self.alive_task = lay.alive0.astype(bool) & self.has_task
         n_rings = lay.n_rings
         self.unlock_all = np.zeros(W, bool)
         for rows, m in self.managers:
@@ -212,6 +216,7 @@ class Simulation:
                 dead = np.zeros(n, bool)
                 dead[rng.choice(n, size=int(round(event.share * n)), replace=False)] = True
                 self.device.kill(np.broadcast_to(dead, (self.W, n)))
+                self.alive_task &= ~dead
 
     def step(self):
         """Advance every running world by one tick and settle outcomes."""
@@ -229,6 +234,8 @@ class Simulation:
         self.device.set_controls(ctl, active)
         self.device.step(self.tick, self.frame_request(self.tick) if self.frame_request else -1)
         stats = self.device.stats()
+        check_tick(self.arch, self.tick, self.running, stats, self.world_stats, int(self.alive_task.sum()),
+                   int(self.has_task.sum()), self.M)
         self._absorb(stats)
         self.active = active
         for rows, manager in self.managers:
@@ -370,7 +377,7 @@ class Simulation:
         worlds = [{k: None if isinstance(x, float) and x != x else x for k, x in world_metrics(self, w).items()}
                   for w in range(self.W)]
         return {"scenario": self.scenario.name, "seed": self.seed, "worlds": self.W, "arch": self.arch,
-                "backend": self.backend, "moves_total": self.M, "world_results": worlds,
+                "device": self.device_label, "backend": self.backend, "moves_total": self.M, "world_results": worlds,
                 "timing": {"wall_s": self.wall, "agent_steps": self.agent_steps,
                            "agent_steps_per_s": self.agent_steps / self.wall if self.wall > 0 else 0.0}}
 

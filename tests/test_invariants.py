@@ -1,0 +1,112 @@
+"""Per-tick invariants (engine/sim/invariants.py): an impossible statistic stops a run with an error that names the
+arch, the tick and the world, and `verify` rejects an episode whose recorded counters are impossible (issue 12)."""
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pytest
+
+from engine.errors import InvariantError
+from engine.sim.simulation import Simulation
+from kernels import constants as K
+from replay.reader import Episode
+from scenarios.loader import load_scenario
+from tests.conftest import run_cli
+
+
+def corrupt_stats(sim, tick: int, world: int, edit):
+    """Test hook: wrap the device's statistics so that `edit(stats, world)` alters them at one tick."""
+    real = sim.device.stats
+
+    def stats():
+        out = real()
+        if sim.tick == tick:
+            out = {**out, "world_totals": out["world_totals"].copy(), "world_stats": out["world_stats"].copy()}
+            edit(out, world)
+        return out
+
+    sim.device.stats = stats
+
+
+@pytest.mark.parametrize("backend", ["taichi", "reference"])
+def test_every_builtin_tick_passes_the_invariants(taichi_cpu, backend):
+    # faulty kills agents mid-run (live count changes), hole starts with dead ones: the checks run on every tick
+    for name in ("smoke", "faulty", "hole"):
+        sim = Simulation(load_scenario(name), seed=2, worlds=2, arch="cpu", backend=backend).run(max_ticks=120)
+        assert sim.tick > 0
+
+
+@pytest.mark.parametrize("edit, rule", [
+    (lambda s, w: s["world_totals"][w].__setitem__(K.Z_RESOLVED, 10 ** 6),
+     "attempts this tick > live agents with a task"),
+    (lambda s, w: s["world_totals"][w].__setitem__(K.Z_N_IDLE, s["world_totals"][w][K.Z_N_IDLE] + 1),
+     "agents counted by state ≠ live agents with a task"),
+    (lambda s, w: s["world_stats"][w].__setitem__(K.W_PREFIX, s["world_stats"][w][K.W_MOVES_DONE] + 1),
+     "complete prefix > moves complete"),
+    (lambda s, w: s["world_stats"][w].__setitem__(K.W_MOVES_DONE, 10 ** 6),
+     "moves complete > moves of the task"),
+])
+def test_a_corrupted_statistic_stops_the_run_naming_arch_tick_and_world(taichi_cpu, edit, rule):
+    sim = Simulation(load_scenario("smoke"), seed=1, worlds=3, arch="cpu")
+    corrupt_stats(sim, tick=4, world=2, edit=edit)
+    with pytest.raises(InvariantError) as err:
+        sim.run()
+    message = str(err.value)
+    assert "the x64 backend" in message and "at tick 4, world 2" in message and rule in message, message
+    assert sim.tick == 4  # stopped at the corrupted tick, before its statistics were folded in
+
+
+def test_moves_complete_that_shrink_stop_the_run(taichi_cpu):
+    sim = Simulation(load_scenario("smoke"), seed=1, worlds=1, arch="cpu")
+    sim.run(max_ticks=30)
+    assert sim.world_stats[0, K.W_MOVES_DONE] > 0  # something to lose
+    corrupt_stats(sim, tick=30, world=0, edit=lambda s, w: s["world_stats"][w].__setitem__(K.W_MOVES_DONE, 0))
+    with pytest.raises(InvariantError, match="at tick 30, world 0: moves complete decreased"):
+        sim.step()
+
+
+@pytest.fixture(scope="module")
+def smoke_episode(tmp_path_factory):
+    """A recorded smoke episode of 2 worlds (CPU)."""
+    out = tmp_path_factory.mktemp("inv") / "smoke"
+    r = run_cli("run", "smoke", "--seed", "4", "--worlds", "2", "--out", out, "--arch", "cpu")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def rewrite_metrics(src, dst, column: str, change):
+    """Copy an episode and rewrite one metrics column with `change(values, world, tick)` (a test's corruption)."""
+    shutil.copytree(src, dst)
+    table = Episode.open(dst).metrics()
+    values = table.column(column).to_numpy().copy()
+    change(values, table.column("world").to_numpy(), table.column("tick").to_numpy())
+    i = table.schema.get_field_index(column)
+    table = table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
+    with ipc.new_file(str(dst / "metrics.arrow"), table.schema) as writer:
+        writer.write_table(table)
+
+
+def test_verify_rejects_more_attempts_than_agent_steps(smoke_episode, tmp_path):
+    r = run_cli("verify", smoke_episode)
+    assert r.returncode == 0, r.stdout + r.stderr
+    task = int(np.sum(Episode.open(smoke_episode).layout().column("move").to_numpy() >= 0))
+
+    def inflate(values, world, tick):  # world 1 claims every agent made 3 attempts in each tick: still monotone
+        mine = world == 1
+        values[mine] += 3 * task * (tick[mine] + 1)
+
+    rewrite_metrics(smoke_episode, tmp_path / "bad", "attempts", inflate)
+    r = run_cli("verify", tmp_path / "bad")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "world 1 tick 0:" in r.stdout and "agent-steps run so far" in r.stdout, r.stdout
+
+
+def test_verify_rejects_moves_complete_that_decrease(smoke_episode, tmp_path):
+    def drop(values, world, tick):  # world 0 forgets its moves at tick 20
+        values[(world == 0) & (tick == 20)] = 0
+
+    rewrite_metrics(smoke_episode, tmp_path / "bad", "moves_complete", drop)
+    r = run_cli("verify", tmp_path / "bad")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "world 0 tick 20: moves_complete decreased" in r.stdout, r.stdout
