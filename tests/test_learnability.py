@@ -84,3 +84,30 @@ def test_learnability_completes_smoke(taichi_cpu):
                      arch="cpu").run()
     assert sim.outcome == ["complete", "complete"]
     assert [r["errors"] for r in sim.summary()["world_results"]] == [0, 0]
+
+
+def test_consensus_mode_scores_the_agreement_rate_not_the_truth():
+    """In consensus mode managers see agreement with the tile's leader (DESIGN §2.8.7): a zone whose attempts are
+    all right but disagree half the time is the most learnable, one that is all wrong but agrees is not."""
+    from kernels import constants as K
+
+    m = make_manager("learnability", [1], 2, zones_per_tick=1, epsilon=0.0, lp_window=5)
+    obs = observation([[10, 10]], [[10, 0]])  # truth: zone 0 all right, zone 1 all wrong
+    votes = np.zeros((1, 2, K.N_VOTE_STATS), np.int64)
+    votes[0, :, K.V_AGREE] = [5, 10]  # what managers may see
+    obs.vote_stats = votes
+    for _ in range(3):
+        m.update(obs)
+    assert m.rate()[0] == pytest.approx([16 / 32, 31 / 32])
+    assert m.choose(observation([[0, 0]], [[0, 0]]))[0].tolist() == [True, False]
+
+
+def test_learnability_runs_in_consensus_mode(taichi_cpu):
+    from engine.sim.simulation import Simulation
+    from scenarios.loader import load_scenario
+
+    s = load_scenario("smoke", {"curriculum.manager": "learnability", "consensus.feedback": "consensus"})
+    sim = Simulation(s, seed=4, worlds=2, arch="cpu").run()
+    assert sim.outcome == ["complete", "complete"]
+    rows = sim.summary()["world_results"]
+    assert all(r["votes"] > 0 and r["errors"] >= 0 for r in rows)
