@@ -189,6 +189,10 @@ class EpisodeWriter:
         check_writable(self.folder, min_free_bytes=0)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            # the atomic claim: of two writers racing for one folder, exactly one creates the manifest
+            os.close(os.open(self.folder / S.MANIFEST, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            raise _cannot(folder, "another run is writing there") from None
         except OSError as exc:
             raise _cannot(folder, exc.strerror or _one_line(exc)) from None
         self._manifest = {

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
     p.add_argument("--ticks", type=int, default=None, help="lower the scenario's max_ticks to this")
     p.add_argument("--manager", default=None, help="override curriculum.manager")
     p.add_argument("--arch", default="auto", choices=ARCH_CHOICES, help="Taichi backend (auto: CUDA, Vulkan, else CPU)")
-    p.add_argument("--out", default=None, help="episode folder (default runs/<scenario>-<seed>-<timestamp>)")
+    p.add_argument("--out", default=None,
+                   help="episode folder (default runs/<scenario>-<seed>-<timestamp>-<random suffix>, new each run)")
     p.add_argument("--no-record", action="store_true", help="do not record an episode")
     p.add_argument("--record-worlds", default=None, help="comma-separated worlds to record (default: scenario's)")
     p.add_argument("--frame-every", type=int, default=None, help="record a frame every N ticks")
@@ -54,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.worlds < 1:
         raise UsageError(f"--worlds must be ≥ 1, got {args.worlds}")
-    from engine.sim.seeds import check_seeds
-    check_seeds(args.seed, args.worlds)  # before the scenario is loaded or anything is allocated
+    from engine.sim.seeds import check_seed_range
+    check_seed_range(args.seed, args.worlds)  # before the scenario is loaded or anything is allocated
     if args.view and args.no_record:
         raise UsageError("--view watches the episode being recorded; drop --no-record")
     scenario = load_scenario(args.scenario, scenario_overrides(args))
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if folder is not None:
         check_writable(folder)  # before any allocation or JIT: a bad --out costs the user nothing
     sim = Simulation(scenario, seed=args.seed, worlds=args.worlds, arch=args.arch, record=folder is not None)
-    recorder = None if folder is None else attach_recorder(sim, folder)
+    recorder = None if folder is None else attach_recorder(sim, args.out)  # no --out: claims a fresh name
     if args.view:
         start_live_viewer(recorder)
     interrupted = run_with_progress(sim, quiet=args.json)

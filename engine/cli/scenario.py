@@ -83,9 +83,11 @@ def _new(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     failed = 0
+    from engine.sim.preflight import preflight
+
     for name in args.files:
         try:
-            load_scenario(name)
+            preflight(load_scenario(name))  # the checks `run` makes, so "ok" means it runs
         except ScenarioError as exc:
             print(exc, file=sys.stderr)  # a finding about the file, in compiler style: FILE:LINE: message
             failed += 1

@@ -21,9 +21,30 @@ PENDING_ROWS = 1 << 18       # metrics rows (ticks × worlds) buffered before th
 
 
 def default_folder(scenario, seed: int) -> Path:
-    """runs/<scenario>-<seed>-<timestamp>."""
+    """runs/<scenario>-<seed>-<YYYYmmdd-HHMMSS>-<4 random hex digits>: a name, not yet created (see claim_folder)."""
+    import secrets
+
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{scenario.name}-{seed}-{stamp}"
+    return Path("runs") / f"{scenario.name}-{seed}-{stamp}-{secrets.token_hex(2)}"
+
+
+def claim_default_folder(scenario, seed: int, attempts: int = 64) -> Path:
+    """Create and return a new default episode folder; mkdir without exist_ok is the atomic claim, so two runs
+    started in the same second never share one (a collision of the random suffix just draws another)."""
+    from engine.errors import UsageError
+
+    for _ in range(attempts):
+        folder = default_folder(scenario, seed)
+        check_writable(folder)
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise UsageError(f"cannot create {folder}: {err.strerror or err}; choose a folder with --out") from None
+    raise UsageError(f"no free episode folder name under {folder.parent} after {attempts} tries; use --out")
 
 
 def git_commit() -> str | None:
@@ -286,7 +307,11 @@ class Recorder:
 
 
 def attach_recorder(sim, out: str | None) -> Recorder:
-    """Check the folder is writable, then start recording `sim` into it (default runs/<name>-<seed>-<time>)."""
-    folder = Path(out) if out else default_folder(sim.scenario, sim.seed)
-    check_writable(folder)
+    """Check the folder is writable, then start recording `sim` into it (default: a new folder claimed by
+    claim_default_folder, runs/<name>-<seed>-<time>-<suffix>)."""
+    if out:
+        folder = Path(out)
+        check_writable(folder)
+    else:
+        folder = claim_default_folder(sim.scenario, sim.seed)
     return Recorder(sim, folder)

@@ -18,10 +18,15 @@ def check_seeds(seed: int, worlds: int, seeds=None) -> np.ndarray:
         if bad:
             raise UsageError(f"seed {bad[0]} is outside 0 … {MAX_SEED}; episode seeds are 32-bit")
         return np.asarray(values, dtype=np.uint64)
+    check_seed_range(seed, worlds)
+    return np.uint64(int(seed)) + np.arange(worlds, dtype=np.uint64)
+
+
+def check_seed_range(seed: int, worlds: int) -> None:
+    """Raise UsageError unless seeds seed … seed + worlds − 1 all lie in [0, 2^32 − 1] (allocates nothing)."""
     seed = int(seed)
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"--seed {seed} is outside 0 … {MAX_SEED}; episode seeds are 32-bit")
     if seed + worlds - 1 > MAX_SEED:
         raise UsageError(f"--seed {seed} with {worlds} worlds reaches seed {seed + worlds - 1} (world w runs "
-                         f"seed + w), past {MAX_SEED}; use --seed ≤ {MAX_SEED - worlds + 1}")
-    return np.uint64(seed) + np.arange(worlds, dtype=np.uint64)
+                         f"seed + w), past {MAX_SEED}; use --seed ≤ {max(0, MAX_SEED - worlds + 1)}")

@@ -26,7 +26,7 @@ from engine.sim.metrics import world_metrics
 from engine.managers import ManagerError, ZoneObservation, manager_class
 from engine.sim.memory import check_memory
 from engine.sim.params import world_params
-from engine.sim.seeds import check_seeds
+from engine.sim.seeds import check_seed_range, check_seeds
 from engine.sim.tasks import make_task
 from kernels import constants as K
 from scenarios.errors import ScenarioError
@@ -48,16 +48,22 @@ def build_world_layout(scenario):
     task = make_task(scenario.task.kind, scenario.task.disks, scenario.task.pegs)
     base = getattr(scenario, "base_dir", None)
     here = lambda p: os.path.join(str(base), p) if base else p  # noqa: E731
+    def read(key: str, reader, source):
+        try:
+            return reader(source, g.size)
+        except ValueError as err:  # a map the loader could only check for existence: one line naming the key
+            raise ScenarioError(f"{scenario.source}: {key}: {err}") from None
+
     difficulty = None
     if lay.difficulty_ascii:
-        difficulty = spatial_maps.map_from_ascii(lay.difficulty_ascii, g.size)
+        difficulty = read("layout.difficulty_ascii", spatial_maps.map_from_ascii, lay.difficulty_ascii)
     elif lay.difficulty != "radial":
-        difficulty = spatial_maps.map_from_png(here(lay.difficulty), g.size)
+        difficulty = read("layout.difficulty", spatial_maps.map_from_png, here(lay.difficulty))
     dead = None
     if fl.dead_ascii:
-        dead = spatial_maps.mask_from_ascii(fl.dead_ascii, g.size)
+        dead = read("faults.dead_ascii", spatial_maps.mask_from_ascii, fl.dead_ascii)
     if fl.dead_png:
-        png = spatial_maps.mask_from_png(here(fl.dead_png), g.size)
+        png = read("faults.dead_png", spatial_maps.mask_from_png, here(fl.dead_png))
         dead = png if dead is None else dead | png
     patches = ag.c0_patches
     layout = build_layout(
@@ -82,21 +88,26 @@ class Simulation:
         if worlds < 1:
             raise ScenarioError(f"--worlds must be ≥ 1, got {worlds}")
         self.scenario = scenario
+        self.W, self.backend = int(worlds), backend
+        if seeds is None:
+            check_seed_range(seed, self.W)
+        self.task, self.layout = build_world_layout(scenario)
+        # before any allocation per world (even the lists below) or JIT; `record`: a recorder will be attached
+        check_memory(scenario, worlds, self.layout.n_zones, record=record)
         self.variants = list(variants) if variants is not None else [scenario] * worlds
         if len(self.variants) != worlds:
             raise ValueError("variants must hold one scenario per world")
         if any(batch_key(v) != batch_key(scenario) for v in self.variants):
             raise ValueError("worlds of one batch must share grid, task, layout, faults, stage radii and c0 map")
-        self.W, self.backend = int(worlds), backend
         # world w is the episode with seed `seed + w`, or `seeds[w]` when given (sweeps pair seeds across knobs)
         self.seeds = check_seeds(seed, self.W, seeds)
         if self.seeds.shape != (self.W,):
             raise ValueError("seeds must hold one episode seed per world")
         self.seed = int(self.seeds[0])
-        self.task, self.layout = build_world_layout(scenario)
-        # before any allocation per world or JIT; `record`: the caller will attach a recorder (its buffers count)
-        check_memory(scenario, worlds, self.layout.n_zones, record=record)
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
+        from engine.sim.preflight import check_manager
+        for v in {v.curriculum: v for v in self.variants}.values():  # the checks `scenario check` makes
+            check_manager(v, self.layout.zone_ring)
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
         self.arch = self.device_label = "numpy"
         self.consensus = scenario.consensus.feedback == "consensus"

@@ -44,15 +44,41 @@ def map_from_ascii(text: str, size: int) -> np.ndarray:
     return _nearest(art, size)
 
 
+def _png_size(path: Path) -> tuple[int, int]:
+    """Return (width, height) from a PNG's IHDR chunk; (0, 0) when the file is not a PNG (PIL then says why)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return 0, 0
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+MAX_IMAGE_PIXELS = 4096 * 4096  # the largest grid: a bigger map only costs memory (and may be a decompression bomb)
+
+
 def _gray(path, size: int) -> np.ndarray:
-    """Return a PNG as a (size, size) uint8 grayscale array, resized by nearest neighbour."""
+    """Return a square PNG as a (size, size) uint8 grayscale array, resized by nearest neighbour; refuse images
+    that are not square (a mask stretched onto the grid would move every dead cell) or over MAX_IMAGE_PIXELS."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(Path(path)) as image:
-            gray = image.convert("L").resize((size, size), Image.NEAREST)
-    except (OSError, UnidentifiedImageError) as err:
-        raise ValueError(f"cannot read image {str(path)!r}: {err}") from None
+        w, h = _png_size(Path(path))  # from the header, before PIL sees the file (its own bomb check is looser)
+        if w * h > MAX_IMAGE_PIXELS:
+            raise ValueError(f"image {str(path)!r} is {w}×{h} pixels, more than the {MAX_IMAGE_PIXELS} a map may "
+                             f"have; save it at the grid's size ({size}×{size})")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(Path(path)) as image:  # reads the header only: the size is known before decoding
+                w, h = image.size
+                if w != h:
+                    raise ValueError(f"image {str(path)!r} is {w}×{h} pixels, not square like the {size}×{size} "
+                                     f"grid; crop or pad it to a square (ideally {size}×{size})")
+                gray = image.convert("L").resize((size, size), Image.NEAREST)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            SyntaxError) as err:  # SyntaxError: PIL's way to report a malformed PNG chunk
+        raise ValueError(f"cannot read image {str(path)!r}: {' '.join(str(err).split())}") from None
     return np.asarray(gray, dtype=np.uint8)
 
 
