@@ -7,6 +7,7 @@ import taichi as ti
 
 from kernels import constants as K
 from kernels.attempt import correct_probability, effective_skill, wrong_proposal
+from kernels.records import BIN, VOTE, ZONE
 from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform
 
 COMMITTED = 128  # bit of `cast` set when the attempt voted; the low bits hold its answer + 1 (0: nothing seen)
@@ -47,23 +48,23 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
     disk = true_move >> 4
     true_pair = pair_index(true_move, P)
     complete = dev.complete_tick[w, k] >= 0
-    unlocked = dev.tile_ring[tile] <= dev.ctl[w, K.C_STAGE]
-    gated = (dev.params_i[w, K.Q_ORDER_PREFIX] != 0) and (k > dev.world_stats[w, K.W_PREFIX])
+    unlocked = dev.tile_ring[tile] <= dev.ctl[w].stage
+    gated = (dev.params[w].order_prefix != 0) and (k > dev.world[w].prefix)
     is_open = unlocked and (not complete) and (not gated)
     active = dev.zone_active[w, zone] != 0
-    oracle_up = dev.ctl[w, K.C_ORACLE_UP] != 0
-    oracle_available = dev.ctl[w, K.C_ORACLE_AVAILABLE] != 0
-    learn_oracle = dev.params_i[w, K.Q_LEARN_ORACLE] != 0
-    nll_oracle = dev.params_i[w, K.Q_NLL_ORACLE] != 0
-    k_ahead = dev.params_i[w, K.Q_K_AHEAD]
-    w_oracle = dev.params_i[w, K.Q_W_ORACLE]
+    oracle_up = dev.ctl[w].oracle_up != 0
+    oracle_available = dev.ctl[w].oracle_available != 0
+    learn_oracle = dev.params[w].learn_oracle != 0
+    nll_oracle = dev.params[w].nll_oracle != 0
+    k_ahead = dev.params[w].k_ahead
+    w_oracle = dev.params[w].w_oracle
     shared = dev.skill[w, disk]
     key = tick_key(dev.seed[w], tick)
 
-    acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
-    vacc = ti.Vector([0] * K.N_VOTE_STATS, dt=ti.i64)
+    acc = ti.Vector([0] * ti.static(len(ZONE)), dt=ti.i64)
+    vacc = ti.Vector([0] * ti.static(len(VOTE)), dt=ti.i64)
     # 64-bit sums stay local inside the agent loop and are flushed once after it (docs/gpu.md)
-    rel = ti.Vector([0] * (K.RELIABILITY_BINS * 3), dt=ti.i64)
+    rel = ti.Vector([0] * (K.RELIABILITY_BINS * ti.static(len(BIN))), dt=ti.i64)
     k_right = 0
     k_wrong = 0
     decided = False
@@ -83,17 +84,17 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
             if st == K.WAITING:
                 # 1. the oracle's answer, right or wrong, is w_oracle votes; the asker is Success
                 if tick >= dev.due[w, n] and oracle_up:
-                    acc[K.Z_ORACLE_ANSWERS] += 1
-                    ok = uniform(ak, K.DRAW_ORACLE) < dev.params_f[w, K.P_ORACLE_OK]
+                    acc[ZONE.oracle_answers] += 1
+                    ok = uniform(ak, K.DRAW_ORACLE) < dev.params[w].oracle_ok
                     answer = true_move
                     if not ok:
                         answer = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_ORACLE_PAIR), P)
-                        acc[K.Z_ORACLE_WRONG] += 1
+                        acc[ZONE.oracle_wrong] += 1
                     if nll_oracle:
                         label = ti.select(dev.proposal[w, n] == answer, 1, 0)
-                        vacc[K.V_NLL_SEEN_FX] += to_fixed(nll_of(dev.confidence[w, n], label))
-                        vacc[K.V_NLL_SEEN_N] += 1
-                    c = c + dev.params_f[w, K.P_ETA_ORACLE] * (ti.select(ok, 1.0, 0.0) - c)
+                        vacc[VOTE.nll_seen_fx] += to_fixed(nll_of(dev.confidence[w, n], label))
+                        vacc[VOTE.nll_seen_n] += 1
+                    c = c + dev.params[w].eta_oracle * (ti.select(ok, 1.0, 0.0) - c)
                     st = K.SUCCESS
                     dev.proposal[w, n] = answer
                     dev.turned[w, n] = ti.u8(1)
@@ -109,53 +110,53 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                 # 2. every free agent resamples, Success agents too
                 if active:
                     st = K.WORKING
-                    dev.due[w, n] = tick + dev.params_i[w, K.Q_SLM_LATENCY]
-                    acc[K.Z_STARTED] += 1
+                    dev.due[w, n] = tick + dev.params[w].slm_latency
+                    acc[ZONE.started] += 1
             elif st == K.WORKING and tick >= dev.due[w, n]:
                 e = effective_skill(c, shared)
-                p = correct_probability(e, dev.difficulty[n], a, dev.params_f[w, K.P_KAPPA],
-                                        dev.params_f[w, K.P_ALPHA], dev.params_i[w, K.Q_A_MAX],
-                                        dev.params_f[w, K.P_P_MIN], dev.params_f[w, K.P_P_MAX])
+                p = correct_probability(e, dev.difficulty[n], a, dev.params[w].kappa,
+                                        dev.params[w].alpha, dev.params[w].a_max,
+                                        dev.params[w].p_min, dev.params[w].p_max)
                 right = uniform(ak, K.DRAW_CORRECT) < p
                 proposal = true_move
                 if not right:
                     proposal = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
                 eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
                 sign = ti.select(right, 1.0, -1.0)
-                z = (logit(p) + dev.params_f[w, K.P_B_OVER] * (1.0 - e)
-                     + dev.params_f[w, K.P_OMEGA] * e * sign + dev.params_f[w, K.P_SIGMA_CONF] * eps)
+                z = (logit(p) + dev.params[w].b_over * (1.0 - e)
+                     + dev.params[w].omega * e * sign + dev.params[w].sigma_conf * eps)
                 phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
                 y = ti.select(right, 1, 0)
                 yf = ti.cast(y, ti.f32)
-                acc[K.Z_RESOLVED] += 1
-                acc[K.Z_CORRECT] += y
-                acc[K.Z_NLL_FX] += to_fixed(nll_of(phat, y))
-                acc[K.Z_BRIER_FX] += to_fixed((phat - yf) * (phat - yf))
-                acc[K.Z_PHAT_FX] += to_fixed(phat)
+                acc[ZONE.resolved] += 1
+                acc[ZONE.correct] += y
+                acc[ZONE.nll_fx] += to_fixed(nll_of(phat, y))
+                acc[ZONE.brier_fx] += to_fixed((phat - yf) * (phat - yf))
+                acc[ZONE.phat_fx] += to_fixed(phat)
                 b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32), K.RELIABILITY_BINS - 1)
-                rel[b * 3] += 1
-                rel[b * 3 + 1] += y
-                rel[b * 3 + 2] += to_fixed(phat)
+                rel[b * ti.static(len(BIN)) + BIN.count] += 1
+                rel[b * ti.static(len(BIN)) + BIN.correct] += y
+                rel[b * ti.static(len(BIN)) + BIN.phat_fx] += to_fixed(phat)
                 dev.history[w, n] = (dev.history[w, n] << 1) | ti.cast(y, ti.u32)
                 dev.confidence[w, n] = phat
                 dev.proposal[w, n] = proposal
-                if (not right) and uniform(ak, K.DRAW_RED_FLAG) < dev.params_f[w, K.P_RED_FLAG]:
+                if (not right) and uniform(ak, K.DRAW_RED_FLAG) < dev.params[w].red_flag:
                     st = K.FAILURE  # red flag: a malformed answer is discarded
                     a += 1
-                    vacc[K.V_RED_FLAGGED] += 1
+                    vacc[VOTE.red_flagged] += 1
                 else:
                     cast = pair_index(proposal, P) + 1
-                    if (z < dev.params_f[w, K.P_Z_ESCALATE] and a >= dev.params_i[w, K.Q_A_ESCALATE]
+                    if (z < dev.params[w].z_escalate and a >= dev.params[w].a_escalate
                             and oracle_available):
                         st = K.WAITING
-                        dev.due[w, n] = tick + dev.params_i[w, K.Q_ORACLE_LATENCY]
-                        acc[K.Z_ESCALATED] += 1
-                        acc[K.Z_ESCALATED_WRONG] += 1 - y
-                    elif z >= dev.params_f[w, K.P_Z_COMMIT]:
+                        dev.due[w, n] = tick + dev.params[w].oracle_latency
+                        acc[ZONE.escalated] += 1
+                        acc[ZONE.escalated_wrong] += 1 - y
+                    elif z >= dev.params[w].z_commit:
                         st = K.SUCCESS  # commit: one vote
                         dev.turned[w, n] = ti.u8(1)
-                        vacc[K.V_VOTES] += 1
-                        vacc[K.V_VOTES_RIGHT] += y
+                        vacc[VOTE.votes] += 1
+                        vacc[VOTE.votes_right] += y
                         weight = 1
                         vote = cast - 1
                         vote_fx = to_fixed(phat)
@@ -163,7 +164,7 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                     else:
                         st = K.FAILURE  # abstain
                         a += 1
-                        vacc[K.V_ABSTAINED] += 1
+                        vacc[VOTE.abstained] += 1
                     dev.cast[w, n] = ti.cast(cast, ti.u8)
             dev.state[w, n] = ti.cast(st, ti.u8)
             dev.competence[w, n] = c
@@ -182,11 +183,11 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
 
     if decided:
         # 4. audit: one oracle call checks a doubtful decision; a rejection empties V and the tile stays open
-        mode = dev.params_i[w, K.Q_AUDIT]
+        mode = dev.params[w].audit
         leader_votes = dev.votes[w, tile, decision]
         doubtful = False
         if mode == K.AUDIT_CONFIDENCE:
-            doubtful = dev.vote_phat[w, tile, decision] < (ti.cast(dev.params_i[w, K.Q_TAU_AUDIT_FX], ti.i64)
+            doubtful = dev.vote_phat[w, tile, decision] < (ti.cast(dev.params[w].tau_audit_fx, ti.i64)
                                                            * ti.cast(leader_votes, ti.i64))
         elif mode == K.AUDIT_CONTESTED:
             for j in ti.static(range(NP)):
@@ -194,12 +195,12 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                     doubtful = True
         rejected = False
         if doubtful and oracle_available:
-            vacc[K.V_AUDITS] += 1
+            vacc[VOTE.audits] += 1
             first_cell = (ty * t) * G + tx * t
-            check_ok = uniform(agent_key(key, first_cell), K.DRAW_AUDIT) < dev.params_f[w, K.P_ORACLE_OK]
+            check_ok = uniform(agent_key(key, first_cell), K.DRAW_AUDIT) < dev.params[w].oracle_ok
             rejected = check_ok != (decision == true_pair)
         if rejected:
-            vacc[K.V_AUDIT_REJECTED] += 1
+            vacc[VOTE.audit_rejected] += 1
             for j in ti.static(range(NP)):
                 dev.votes[w, tile, j] = 0
                 dev.vote_phat[w, tile, j] = ti.i64(0)
@@ -210,14 +211,14 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
             right = decision == true_pair
             dev.complete_tick[w, k] = tick
             dev.composed[w, k] = composed
-            ti.atomic_add(dev.world_stats[w, K.W_MOVES_DONE], ti.i64(1))
-            acc[K.Z_COMPLETED_NOW] += 1
+            ti.atomic_add(dev.world[w].moves_done, ti.i64(1))
+            acc[ZONE.completed_now] += 1
             if not right:
-                vacc[K.V_COMPOSED_WRONG] += 1
+                vacc[VOTE.composed_wrong] += 1
             total = 0
             for j in ti.static(range(NP)):
                 total += dev.votes[w, tile, j]
-            vacc[K.V_DECISION_VOTES] += total
+            vacc[VOTE.decision_votes] += total
             # 6. learning toward the label's correctness ℓ: the leader's counted votes teach the shared skill
             if not learn_oracle:
                 if right:
@@ -225,13 +226,13 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                 else:
                     k_wrong += leader_votes
             ell = ti.select(right, 1.0, 0.0)
-            eta = dev.params_f[w, K.P_ETA]
+            eta = dev.params[w].eta
             for a_i, a_j in ti.ndrange(t, t):
                 n = (ty * t + a_i) * G + tx * t + a_j
                 if dev.alive[w, n] != 0:
                     if dev.state[w, n] != K.SUCCESS:
                         dev.state[w, n] = ti.u8(K.SUCCESS)
-                        acc[K.Z_ADOPTED] += 1
+                        acc[ZONE.adopted] += 1
                     dev.proposal[w, n] = composed
                     dev.turned[w, n] = ti.u8(1)
                     if not learn_oracle:
@@ -251,33 +252,33 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
         n = (ty * t + a_i) * G + tx * t + a_j
         st = ti.cast(dev.state[w, n], ti.i32)
         taught |= ti.cast(dev.turned[w, n], ti.i32)
-        acc[K.Z_N_IDLE + st] += 1
+        acc[ZONE.n_idle + st] += 1  # the n_<state> columns follow the state codes (kernels.records)
         if st != K.DEAD:
             live += 1
-            acc[K.Z_COMPETENCE_FX] += to_fixed(dev.competence[w, n])
+            acc[ZONE.competence_fx] += to_fixed(dev.competence[w, n])
         cast = ti.cast(dev.cast[w, n], ti.i32)
         if cast != 0:
             agrees = ti.select((cast & (COMMITTED - 1)) - 1 == leader, 1, 0)
             if (cast & COMMITTED) != 0:
-                vacc[K.V_AGREE] += agrees
+                vacc[VOTE.agree] += agrees
             if not nll_oracle:
-                vacc[K.V_NLL_SEEN_FX] += to_fixed(nll_of(dev.confidence[w, n], agrees))
-                vacc[K.V_NLL_SEEN_N] += 1
+                vacc[VOTE.nll_seen_fx] += to_fixed(nll_of(dev.confidence[w, n], agrees))
+                vacc[VOTE.nll_seen_n] += 1
     if not complete:
         if not gated:
-            acc[K.Z_OPEN_TILES] += 1
+            acc[ZONE.open_tiles] += 1
         if live >= 1:  # one live agent can decide a tile alone: it votes again and again
-            acc[K.Z_COMPLETABLE] += 1
-    for s in ti.static(range(K.N_ZONE_STATS)):
+            acc[ZONE.completable] += 1
+    for s in ti.static(range(len(ZONE))):
         if acc[s] != 0:
             ti.atomic_add(dev.zone_stats[w, zone, s], acc[s])
-    for s in ti.static(range(K.N_VOTE_STATS)):
+    for s in ti.static(range(len(VOTE))):
         if vacc[s] != 0:
             ti.atomic_add(dev.vote_stats[w, zone, s], vacc[s])
     for b in ti.static(range(K.RELIABILITY_BINS)):
-        for s in ti.static(range(3)):
-            if rel[b * 3 + s] != 0:
-                ti.atomic_add(dev.reliability[w, b, s], rel[b * 3 + s])
+        for s in ti.static(range(len(BIN))):
+            if rel[b * ti.static(len(BIN)) + s] != 0:
+                ti.atomic_add(dev.reliability[w, b, s], rel[b * ti.static(len(BIN)) + s])
     if k_right > 0:
         ti.atomic_add(dev.kq[w, disk], k_right)
     if k_wrong > 0:
@@ -302,6 +303,6 @@ def power_by_squaring(base: ti.f32, exponent: ti.i32) -> ti.f32:
 @ti.func
 def learn_shared_skill_from_votes(dev: ti.template(), w, q):
     """S ← 1 − (1 − S)(1 − η_shared)^k_right, then S ← S·(1 − η_shared)^k_wrong (a wrong consensus teaches wrong)."""
-    base = 1.0 - dev.params_f[w, K.P_ETA_SHARED]
+    base = 1.0 - dev.params[w].eta_shared
     s = 1.0 - (1.0 - dev.skill[w, q]) * power_by_squaring(base, dev.kq[w, q])
     dev.skill[w, q] = s * power_by_squaring(base, dev.kq_wrong[w, q])

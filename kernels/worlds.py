@@ -1,8 +1,12 @@
 """Device state of W worlds and the fused tick kernel (DESIGN §2.3–2.4, §7).
 
-`WorldsDevice` owns every hot field (leading world axis W) and advances all worlds with one kernel launch per tick:
-clear the per-tick statistics → act and compose, tile by tile → neighbour learning → shared-skill update → prefix.
-The NumPy twin is `engine.sim.reference.ReferenceWorlds`; both expose the same small interface to `engine.sim.simulation`.
+`WorldsDevice` owns every hot field (leading world axis W) and advances all worlds with one kernel launch per tick.
+The tick is written as the phases of DESIGN §2.4, one `@ti.func` each (inlined: they cost nothing at run time):
+per tile, each agent does one of answer_oracle / start_attempt / resolve_attempt, then compose_tile, adopt,
+measure_tile; then learn_from_neighbours, learn_shared_skill and advance_prefix. Parameters, controls and
+statistics are read and written by name (`p.eta`, `tally.oracle_answers`): their types derive from the one
+declaration in `kernels.records`. The NumPy twin is `engine.sim.reference.ReferenceWorlds` (the same phase names);
+both expose the same small interface to `engine.sim.simulation`.
 """
 import numpy as np
 import taichi as ti
@@ -11,6 +15,7 @@ from kernels import consensus  # feedback = "consensus" (DESIGN §2.8)
 from kernels import constants as K
 from kernels.attempt import correct_probability, effective_skill, wrong_proposal
 from kernels.launch import PreparedLaunch, usable as prepared_launch_usable
+from kernels.records import BIN, CONTROLS, PARAMS, STATE_COUNTS, VOTE, WORLD, ZONE, stats_layout
 from kernels.mathf import (agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform)
 
 
@@ -44,6 +49,30 @@ class FrameRing:
         return host(self.state), host(self.competence), host(self.confidence) if self.with_confidence else None
 
 
+TI_KIND = {"f32": ti.f32, "i32": ti.i32, "i64": ti.i64}
+
+
+def struct_type(record):
+    """The Taichi struct type of a `kernels.records.Record` (one member per name)."""
+    return ti.types.struct(**{name: TI_KIND[kind] for name, kind in record.fields})
+
+
+Params = struct_type(PARAMS)
+Controls = struct_type(CONTROLS)
+WorldStats = struct_type(WORLD)
+# What one tile's agents add up in one tick, flushed with one atomic per non-zero entry after the agent loop (no 64-bit
+# atomic inside an inner loop: docs/gpu.md): the zone statistics by name (the per-state counts as one vector indexed
+# by state code), the reliability bins, and the tile's own counts (successes that teach the shared skill, agreeing
+# Success agents, live agents, whether anyone turned Success).
+Tally = ti.types.struct(**{name: ti.i64 for name in ZONE.names if name not in STATE_COUNTS},
+                        n_state=ti.types.vector(len(STATE_COUNTS), ti.i64),
+                        reliability=ti.types.matrix(K.RELIABILITY_BINS, len(BIN), ti.i64),
+                        k_success=ti.i32, agree=ti.i32, live=ti.i32, taught=ti.i32)
+# What every agent of a tile needs to know about the tile this tick.
+TileTask = ti.types.struct(zone=ti.i32, move=ti.i32, true_move=ti.i32, disk=ti.i32, true_pair=ti.i32, key=ti.u32,
+                           shared=ti.f32, is_open=ti.i32, complete=ti.i32, gated=ti.i32, active=ti.i32)
+
+
 class FieldTrees:
     """Taichi fields grouped into one SNode tree per element width (1, 4 or 8 bytes).
 
@@ -66,9 +95,22 @@ class FieldTrees:
         self.builders[width].dense(ti.axes(*range(len(shape))), shape).place(f)
         return f
 
+    def struct_field(self, struct, shape):
+        """A dense field of a struct type whose members all have one width, placed in the tree of that width."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        widths = {np.dtype(ti.lang.util.to_numpy_type(t)).itemsize for t in struct.members.values()}
+        assert len(widths) == 1, f"struct members of mixed widths {sorted(widths)}: split the record"
+        width = widths.pop()
+        if width not in self.builders:
+            self.builders[width] = ti.FieldsBuilder()
+        f = struct.field()
+        self.builders[width].dense(ti.axes(*range(len(shape))), shape).place(f)
+        return f
+
     def finalize(self):
         """Materialise every tree (after the last `field`, before the first kernel touches one)."""
         self.trees = [b.finalize() for b in self.builders.values()]
+
 
 
 @ti.data_oriented
@@ -104,30 +146,30 @@ class WorldsDevice:
         self.move_of_cell = trees.field(ti.i32, N)
         self.difficulty = trees.field(ti.f32, N)
         self.move_packed = trees.field(ti.i32, M)
-        # per world
+        # per world (records of kernels.records, by name)
         self.seed = trees.field(ti.u32, W)                 # episode seed = run seed + world
-        self.params_f = trees.field(ti.f32, (W, K.N_PARAMS_F))
-        self.params_i = trees.field(ti.i32, (W, K.N_PARAMS_I))
-        self.ctl = trees.field(ti.i32, (W, K.N_CTL))       # running, stage, oracle available, oracle up
+        self.params = trees.struct_field(Params, W)
+        self.ctl = trees.struct_field(Controls, W)              # this tick's host decisions
         self.zone_active = trees.field(ti.u8, (W, Z))
         self.skill = trees.field(ti.f32, (W, Q))           # shared skill S[q]
         self.kq = trees.field(ti.i32, (W, Q))              # successful attempts per category this tick
         self.complete_tick = trees.field(ti.i32, (W, M))   # −1 until the move is composed
         self.composed = trees.field(ti.i32, (W, M))        # the composed (packed) move
-        # statistics (integer atomics only)
-        self.zone_stats = trees.field(ti.i64, (W, Z, K.N_ZONE_STATS))
-        self.world_stats = trees.field(ti.i64, (W, K.N_WORLD_STATS))
-        self.reliability = trees.field(ti.i64, (W, K.RELIABILITY_BINS, 3))  # count, correct, Σp̂ (fixed point)
+        # statistics (integer atomics only); columns: kernels.records.ZONE, WORLD, BIN
+        self.zone_stats = trees.field(ti.i64, (W, Z, len(ZONE)))
+        self.world = trees.struct_field(WorldStats, W)
+        self.reliability = trees.field(ti.i64, (W, K.RELIABILITY_BINS, len(BIN)))
         # consensus mode: per-tile vote counters V and Vp (kept until the tile is composed), per-zone vote
-        # statistics, wrong-consensus votes per category, and per agent what this tick's attempt cast
-        # (kernels.consensus.COMMITTED | answer + 1). One-element stand-ins in verified mode.
+        # statistics (columns kernels.records.VOTE), wrong-consensus votes per category, and per agent what this
+        # tick's attempt cast (kernels.consensus.COMMITTED | answer + 1). One-element stand-ins in verified mode.
         NP, WV, TV, NV = (self.P * (self.P - 1), W, T, N) if self.consensus else (1, 1, 1, 1)
         self.votes = trees.field(ti.i32, (WV, TV, NP))
         self.vote_phat = trees.field(ti.i64, (WV, TV, NP))  # Σ p̂ of V's votes, fixed point
-        self.vote_stats = trees.field(ti.i64, (W, Z, K.N_VOTE_STATS))
+        self.vote_stats = trees.field(ti.i64, (W, Z, len(VOTE)))
         self.kq_wrong = trees.field(ti.i32, (W, Q))
         self.cast = trees.field(ti.u8, (WV, NV))
         trees.finalize()
+        self.out_layout = stats_layout(Z, Q, self.consensus)  # where each statistic lies in the row handed back
 
         self.ring: FrameRing | None = None
         self.launch = None  # how the tick kernel is launched: prepared on the first step (kernels/launch.py)
@@ -140,12 +182,13 @@ class WorldsDevice:
         self.move_packed.from_numpy(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2])
 
     # ---- host interface (shared with engine.sim.reference.ReferenceWorlds)
-    def reset(self, seeds, params_f, params_i, alive0, c0, s0):
-        """Start every world afresh: all agents Idle (or Dead), competence c0, shared skill s0."""
+    def reset(self, seeds, params, alive0, c0, s0):
+        """Start every world afresh: all agents Idle (or Dead), competence c0, shared skill s0; `params` is the
+        (W,) structured array of `engine.sim.params.world_params`."""
         W, N = self.W, self.N
         self.seed.from_numpy(np.asarray(seeds, dtype=np.uint32))
-        self.params_f.from_numpy(np.asarray(params_f, dtype=np.float32))
-        self.params_i.from_numpy(np.asarray(params_i, dtype=np.int32))
+        params = np.ascontiguousarray(params, dtype=PARAMS.numpy_dtype())
+        self.load_params(params.view(np.int32).reshape(W, len(PARAMS)))  # every member is 4 bytes: one array
         alive = np.asarray(alive0, dtype=np.uint8).reshape(W, N)
         self.alive.from_numpy(alive)
         self.state.from_numpy(np.where(alive == 1, K.IDLE, K.DEAD).astype(np.uint8))
@@ -153,12 +196,23 @@ class WorldsDevice:
         self.skill.from_numpy(np.asarray(s0, dtype=np.float32).reshape(W, self.Q))
         for f, v in ((self.attempts, 0), (self.proposal, -1), (self.confidence, 0), (self.history, 0),
                      (self.due, 0), (self.turned, 0), (self.tile_taught, 0), (self.complete_tick, -1), (self.composed, -1),
-                     (self.world_stats, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0),
+                     (self.world, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0),
                      (self.votes, 0), (self.vote_phat, 0), (self.vote_stats, 0), (self.kq_wrong, 0), (self.cast, 0)):
             f.fill(v)
 
+    @ti.kernel
+    def load_params(self, packed: ti.types.ndarray(dtype=ti.i32, ndim=2)):
+        """Unpack the parameter rows (PARAMS order, floats as their bits) into the `params` struct field."""
+        for w in range(self.W):
+            for i in ti.static(range(len(PARAMS))):
+                if ti.static(PARAMS.fields[i][1] == "f32"):
+                    self.params[w][PARAMS.names[i]] = ti.bit_cast(packed[w, i], ti.f32)
+                else:
+                    self.params[w][PARAMS.names[i]] = packed[w, i]
+
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
-        """Take this tick's host decisions (control words and active zones); they travel with the next launch."""
+        """Take this tick's host decisions (CONTROLS columns, then the active zones); they travel with the next
+        launch."""
         self.controls = np.ascontiguousarray(np.concatenate([ctl, zone_active], axis=1), dtype=np.int32)
 
     def kill(self, dead: np.ndarray):
@@ -171,19 +225,13 @@ class WorldsDevice:
 
     def stats(self) -> dict:
         """The last tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
-        W, Z = self.W, self.Z
-        flat = self.stats_out
-        z_end = Z * K.N_ZONE_STATS
-        t_end = z_end + K.N_ZONE_STATS
-        w_end = t_end + K.N_WORLD_STATS
-        r_end = w_end + K.RELIABILITY_BINS * 3
-        q_end = r_end + self.Q
-        out = {"zone_stats": flat[:, :z_end].reshape(W, Z, K.N_ZONE_STATS), "world_totals": flat[:, z_end:t_end],
-               "world_stats": flat[:, t_end:w_end],
-               "reliability": flat[:, w_end:r_end].reshape(W, K.RELIABILITY_BINS, 3),
-               "kq": flat[:, r_end:q_end].astype(np.int32), "skill": self.skill_out}
-        if self.consensus:
-            out["vote_stats"] = flat[:, q_end:].reshape(W, Z, K.N_VOTE_STATS)
+        out = {}
+        for name in ("zone_stats", "world_totals", "world_stats", "reliability", "kq", "vote_stats"):
+            if name in self.out_layout:  # vote_stats: consensus mode only
+                start, shape = self.out_layout[name]
+                out[name] = self.stats_out[:, start:start + int(np.prod(shape))].reshape(self.W, *shape)
+        out["kq"] = out["kq"].astype(np.int32)
+        out["skill"] = self.skill_out
         return out
 
     def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -209,8 +257,7 @@ class WorldsDevice:
         """Advance every running world by one tick in one launch: the controls go in and the statistics come out
         as kernel arguments (no separate upload or read-back launches); with `frame_slot` ≥ 0 the recorded
         worlds' state after the tick is written into that slot of the frame ring."""
-        width = (self.Z + 1) * K.N_ZONE_STATS + K.N_WORLD_STATS + K.RELIABILITY_BINS * 3 + self.Q
-        width += self.Z * K.N_VOTE_STATS if self.consensus else 0
+        width = self.out_layout["width"][0]
         self.stats_out = np.empty((self.W, width), np.int64)  # fresh each tick: callers may keep the last ones
         self.skill_out = np.empty((self.W, self.Q), np.float32)
         ring = self.ring if self.ring is not None else self.no_ring()
@@ -238,21 +285,20 @@ class WorldsDevice:
                        ring_state: ti.types.ndarray(dtype=ti.u8, ndim=3),
                        ring_competence: ti.types.ndarray(dtype=ti.u8, ndim=3),
                        ring_confidence: ti.types.ndarray(dtype=ti.u8, ndim=3), with_confidence: ti.i32):
-        W, G, t, L, M, N = ti.static(self.W, self.G, self.t, self.L, self.M, self.N)
-        Z, Q, NZ = ti.static(self.Z, self.Q, K.N_ZONE_STATS)
+        W, G, t, L, Z = ti.static(self.W, self.G, self.t, self.L, self.Z)
         for w in range(W):
-            for c in ti.static(range(K.N_CTL)):
-                self.ctl[w, c] = controls[w, c]
+            for i in ti.static(range(len(CONTROLS))):
+                self.ctl[w][CONTROLS.names[i]] = controls[w, i]
             for z in range(Z):
-                self.zone_active[w, z] = ti.cast(controls[w, K.N_CTL + z], ti.u8)
+                self.zone_active[w, z] = ti.cast(controls[w, ti.static(len(CONTROLS)) + z], ti.u8)
         # clear this tick's statistics: one thread per (world, zone) with the stat columns unrolled is ~10×
         # cheaper on the CPU than a struct-for over every element
-        for w, z in ti.ndrange(W, self.Z):
-            for s in ti.static(range(K.N_ZONE_STATS)):
+        for w, z in ti.ndrange(W, Z):
+            for s in ti.static(range(len(ZONE))):
                 self.zone_stats[w, z, s] = 0
         for w in range(W):
             for b in range(K.RELIABILITY_BINS):
-                for s in ti.static(range(3)):
+                for s in ti.static(range(len(BIN))):
                     self.reliability[w, b, s] = 0
             for q in range(self.Q):
                 self.kq[w, q] = 0
@@ -260,81 +306,42 @@ class WorldsDevice:
                     self.kq_wrong[w, q] = 0
         if ti.static(self.consensus):
             for w, z in ti.ndrange(W, self.Z):
-                for s in ti.static(range(K.N_VOTE_STATS)):
+                for s in ti.static(range(len(VOTE))):
                     self.vote_stats[w, z, s] = 0
 
-        # act and compose: one thread per (world, tile), agents of the tile in turn
+        # act, compose, adopt and measure: one thread per (world, tile), the tile's agents in turn
         for w, tile in ti.ndrange(W, L * L):
             k = self.move_of_tile[tile]
-            if self.ctl[w, K.C_RUNNING] != 0 and k >= 0:
+            if self.ctl[w].running != 0 and k >= 0:
                 if ti.static(self.consensus):
                     consensus.vote_tile(self, w, tile, k, tick)
                 else:
-                    self.act_and_compose_tile(w, tile, k, tick)
+                    self.tick_tile(w, tile, k, tick)
 
         # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
         # next to a tile where someone turned Success can change; the rest are skipped whole.
         for w, tile in ti.ndrange(W, L * L):
-            if self.ctl[w, K.C_RUNNING] != 0 and self.near_teacher(w, tile):
+            if self.ctl[w].running != 0 and self.near_teacher(w, tile):
                 self.learn_from_neighbours(w, tile)
         for w, tile in ti.ndrange(W, L * L):
-            if self.ctl[w, K.C_RUNNING] != 0 and self.near_teacher(w, tile):
+            if self.ctl[w].running != 0 and self.near_teacher(w, tile):
                 ty, tx = tile // L, tile % L
                 for a_i, a_j in ti.ndrange(t, t):
                     n = (ty * t + a_i) * G + tx * t + a_j
                     self.competence[w, n] = self.competence_next[w, n]
 
-        # shared skill: S ← 1 − (1 − S)(1 − η_shared)^k_q, the power by squaring
         for w, q in self.skill:
-            if ti.static(self.consensus):
-                if self.ctl[w, K.C_RUNNING] != 0:
+            if self.ctl[w].running != 0:
+                if ti.static(self.consensus):
                     consensus.learn_shared_skill_from_votes(self, w, q)
-            elif self.ctl[w, K.C_RUNNING] != 0:
-                kk = self.kq[w, q]
-                base = 1.0 - self.params_f[w, K.P_ETA_SHARED]
-                power = ti.f32(1.0)
-                while kk > 0:
-                    if kk & 1:
-                        power = power * base
-                    base = base * base
-                    kk = kk >> 1
-                self.skill[w, q] = 1.0 - (1.0 - self.skill[w, q]) * power
+                else:
+                    self.learn_shared_skill(w, q)
 
-        # complete prefix: serial per world, amortised O(M) over the episode
-        for w in range(W):
-            if self.ctl[w, K.C_RUNNING] != 0:
-                p = ti.cast(self.world_stats[w, K.W_PREFIX], ti.i32)
-                while p < M and self.complete_tick[w, p] >= 0:
-                    p += 1
-                self.world_stats[w, K.W_PREFIX] = p
+        for w in range(W):  # serial per world, amortised O(M) over the episode
+            if self.ctl[w].running != 0:
+                self.advance_prefix(w)
 
-        # hand this tick's statistics back in the caller's arrays
-        for w, z in ti.ndrange(W, Z):
-            for s in ti.static(range(NZ)):
-                stats_out[w, z * NZ + s] = self.zone_stats[w, z, s]
-        for w in range(W):
-            base = Z * NZ
-            for s in ti.static(range(NZ)):  # the zone statistics summed over zones: the host's per-world view
-                total = ti.i64(0)
-                for z in range(Z):
-                    total += self.zone_stats[w, z, s]
-                stats_out[w, base + s] = total
-            base += NZ
-            for s in ti.static(range(K.N_WORLD_STATS)):
-                stats_out[w, base + s] = self.world_stats[w, s]
-            base += K.N_WORLD_STATS
-            for b in range(K.RELIABILITY_BINS):
-                for s in ti.static(range(3)):
-                    stats_out[w, base + b * 3 + s] = self.reliability[w, b, s]
-            base += K.RELIABILITY_BINS * 3
-            for q in range(Q):
-                stats_out[w, base + q] = ti.cast(self.kq[w, q], ti.i64)
-                skill_out[w, q] = self.skill[w, q]
-            if ti.static(self.consensus):
-                base += Q
-                for z in range(Z):
-                    for s in ti.static(range(K.N_VOTE_STATS)):
-                        stats_out[w, base + z * K.N_VOTE_STATS + s] = self.vote_stats[w, z, s]
+        self.hand_back_statistics(stats_out, skill_out)
 
         # record a frame: state and quantised competence (round(255·c)) of the recorded worlds
         for r, n in ti.ndrange(ring_state.shape[1], ring_state.shape[2]):
@@ -346,6 +353,226 @@ class WorldsDevice:
                     ring_confidence[frame_slot, r, n] = ti.cast(ti.floor(self.confidence[w, n] * 255.0 + 0.5),
                                                                 ti.u8)
 
+    @ti.func
+    def hand_back_statistics(self, stats_out: ti.template(), skill_out: ti.template()):
+        """Write this tick's statistics into the caller's row per world, laid out by `kernels.records.stats_layout`."""
+        Z, Q, NZ, NW, NB = ti.static(self.Z, self.Q, len(ZONE), len(WORLD), len(BIN))
+        zones, totals = ti.static(self.out_layout["zone_stats"][0], self.out_layout["world_totals"][0])
+        world, bins, kq = ti.static(self.out_layout["world_stats"][0], self.out_layout["reliability"][0],
+                                    self.out_layout["kq"][0])
+        for w, z in ti.ndrange(self.W, Z):
+            for s in ti.static(range(NZ)):
+                stats_out[w, zones + z * NZ + s] = self.zone_stats[w, z, s]
+        for w in range(self.W):
+            for s in ti.static(range(NZ)):  # the zone statistics summed over zones: the host's per-world view
+                total = ti.i64(0)
+                for z in range(Z):
+                    total += self.zone_stats[w, z, s]
+                stats_out[w, totals + s] = total
+            for s in ti.static(range(NW)):
+                stats_out[w, world + s] = self.world[w][WORLD.names[s]]
+            for b in range(K.RELIABILITY_BINS):
+                for s in ti.static(range(NB)):
+                    stats_out[w, bins + b * NB + s] = self.reliability[w, b, s]
+            for q in range(Q):
+                stats_out[w, kq + q] = ti.cast(self.kq[w, q], ti.i64)
+                skill_out[w, q] = self.skill[w, q]
+            if ti.static(self.consensus):
+                votes = ti.static(self.out_layout["vote_stats"][0])
+                for z in range(Z):
+                    for s in ti.static(range(len(VOTE))):
+                        stats_out[w, votes + z * ti.static(len(VOTE)) + s] = self.vote_stats[w, z, s]
+
+    # ---- the phases of one tile (DESIGN §2.4 steps 2–4)
+    @ti.func
+    def tick_tile(self, w, tile, k, tick):
+        """One tile of one world: each agent acts (answer_oracle, start_attempt or resolve_attempt), then the tile
+        composes its move when τ_green agree, the rest adopt it, and the tile is measured."""
+        G, t, L = ti.static(self.G, self.t, self.L)
+        p, ctl = self.params[w], self.ctl[w]
+        task = self.tile_task(w, tile, k, tick, p, ctl)
+        tally = Tally(0)
+        ty, tx = tile // L, tile % L
+        for a_i, a_j in ti.ndrange(t, t):
+            n = (ty * t + a_i) * G + tx * t + a_j
+            self.turned[w, n] = ti.u8(0)
+            st = ti.cast(self.state[w, n], ti.i32)
+            if task.is_open != 0 and self.alive[w, n] != 0:
+                if st == K.WAITING:
+                    if tick >= self.due[w, n] and ctl.oracle_up != 0:
+                        self.answer_oracle(w, n, task, p, tally)
+                elif st == K.IDLE or st == K.FAILURE:
+                    if task.active != 0:
+                        self.start_attempt(w, n, tick, p, tally)
+                elif st == K.WORKING and tick >= self.due[w, n]:
+                    self.resolve_attempt(w, n, tick, task, p, ctl, tally)
+            if self.state[w, n] == K.SUCCESS and self.proposal[w, n] == task.true_move:
+                tally.agree += 1
+        if task.is_open != 0 and tally.agree >= p.tau_green:
+            self.compose_tile(w, tick, task, tally)
+            self.adopt(w, tile, task, p, tally)
+        self.measure_tile(w, tile, task, p, tally)
+
+    @ti.func
+    def tile_task(self, w, tile, k, tick, p: ti.template(), ctl: ti.template()):
+        """The tile's move and whether it is open (unlocked, not complete, not waiting for its predecessor)."""
+        P = ti.static(self.P)
+        task = TileTask(0)
+        task.zone = self.tile_zone[tile]
+        task.move = k
+        task.true_move = self.move_packed[k]
+        task.disk = task.true_move >> 4
+        src, dst = (task.true_move >> 2) & 3, task.true_move & 3
+        task.true_pair = src * (P - 1) + dst - ti.select(dst > src, 1, 0)
+        task.key = tick_key(self.seed[w], tick)
+        task.shared = self.skill[w, task.disk]
+        complete = self.complete_tick[w, k] >= 0
+        unlocked = self.tile_ring[tile] <= ctl.stage
+        gated = (p.order_prefix != 0) and (k > self.world[w].prefix)
+        task.complete = ti.select(complete, 1, 0)
+        task.gated = ti.select(gated, 1, 0)
+        task.is_open = ti.select(unlocked and (not complete) and (not gated), 1, 0)
+        task.active = ti.select(self.zone_active[w, task.zone] != 0, 1, 0)
+        return task
+
+    @ti.func
+    def answer_oracle(self, w, n, task: ti.template(), p: ti.template(), tally: ti.template()):
+        """WaitingOracle and due: right with probability 1 − error → Success with the true move, c += η_oracle(1 − c);
+        else Failure, a += 1."""
+        tally.oracle_answers += 1
+        if uniform(agent_key(task.key, n), K.DRAW_ORACLE) < p.oracle_ok:
+            c = self.competence[w, n]
+            self.state[w, n] = ti.u8(K.SUCCESS)
+            self.proposal[w, n] = task.true_move
+            self.competence[w, n] = c + p.eta_oracle * (1.0 - c)
+            self.turned[w, n] = ti.u8(1)
+            if p.distill != 0:
+                tally.k_success += 1
+        else:
+            self.state[w, n] = ti.u8(K.FAILURE)
+            self.attempts[w, n] += 1
+            tally.oracle_wrong += 1
+
+    @ti.func
+    def start_attempt(self, w, n, tick, p: ti.template(), tally: ti.template()):
+        """Idle or Failure in an active zone: Working, due after the SLM latency."""
+        self.state[w, n] = ti.u8(K.WORKING)
+        self.due[w, n] = tick + p.slm_latency
+        tally.started += 1
+
+    @ti.func
+    def resolve_attempt(self, w, n, tick, task: ti.template(), p: ti.template(), ctl: ti.template(),
+                        tally: ti.template()):
+        """Working and due: propose (right with probability p), state a confidence p̂, count its calibration, then
+        escalate (p̂ low, enough failures, oracle available) or commit (verified: Success or Failure)."""
+        P = ti.static(self.P)
+        c = self.competence[w, n]
+        a = self.attempts[w, n]
+        ak = agent_key(task.key, n)
+        e = effective_skill(c, task.shared)
+        prob = correct_probability(e, self.difficulty[n], a, p.kappa, p.alpha, p.a_max, p.p_min, p.p_max)
+        right = uniform(ak, K.DRAW_CORRECT) < prob
+        proposal = task.true_move
+        if not right:
+            proposal = wrong_proposal(task.disk, task.true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
+        eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
+        sign = ti.select(right, 1.0, -1.0)
+        z = logit(prob) + p.b_over * (1.0 - e) + p.omega * e * sign + p.sigma_conf * eps
+        phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
+        y = ti.select(right, 1, 0)
+        yf = ti.cast(y, ti.f32)
+        nll = -log_f32(phat)
+        if not right:
+            nll = -log_f32(1.0 - phat)
+        tally.resolved += 1
+        tally.correct += y
+        tally.nll_fx += to_fixed(nll)
+        tally.brier_fx += to_fixed((phat - yf) * (phat - yf))
+        tally.phat_fx += to_fixed(phat)
+        b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32), K.RELIABILITY_BINS - 1)
+        tally.reliability[b, BIN.count] += 1
+        tally.reliability[b, BIN.correct] += y
+        tally.reliability[b, BIN.phat_fx] += to_fixed(phat)
+        self.history[w, n] = (self.history[w, n] << 1) | ti.cast(y, ti.u32)
+        self.confidence[w, n] = phat
+        self.proposal[w, n] = proposal
+        if z < p.z_escalate and a >= p.a_escalate and ctl.oracle_available != 0:
+            self.state[w, n] = ti.u8(K.WAITING)
+            self.due[w, n] = tick + p.oracle_latency
+            tally.escalated += 1
+            tally.escalated_wrong += 1 - y
+        elif right:
+            self.state[w, n] = ti.u8(K.SUCCESS)
+            self.competence[w, n] = c + p.eta * (1.0 - c)
+            self.turned[w, n] = ti.u8(1)
+            tally.commit_success += 1
+            tally.k_success += 1
+        else:
+            self.state[w, n] = ti.u8(K.FAILURE)
+            self.attempts[w, n] = a + 1
+            tally.commit_failure += 1
+
+    @ti.func
+    def compose_tile(self, w, tick, task: ti.template(), tally: ti.template()):
+        """τ_green agreeing Success agents complete the tile's move: record it and its tick."""
+        task.complete = 1
+        self.complete_tick[w, task.move] = tick
+        self.composed[w, task.move] = task.true_move
+        ti.atomic_add(self.world[w].moves_done, ti.i64(1))
+        tally.completed_now += 1
+
+    @ti.func
+    def adopt(self, w, tile, task: ti.template(), p: ti.template(), tally: ti.template()):
+        """The tile's other live agents adopt the composed move: Success, c += η(1 − c)."""
+        G, t, L = ti.static(self.G, self.t, self.L)
+        ty, tx = tile // L, tile % L
+        for a_i, a_j in ti.ndrange(t, t):
+            n = (ty * t + a_i) * G + tx * t + a_j
+            if self.alive[w, n] != 0 and self.state[w, n] != K.SUCCESS:
+                self.state[w, n] = ti.u8(K.SUCCESS)
+                self.proposal[w, n] = task.true_move
+                self.competence[w, n] = self.competence[w, n] + p.eta * (1.0 - self.competence[w, n])
+                self.turned[w, n] = ti.u8(1)
+                tally.adopted += 1
+                if p.distill != 0:
+                    tally.k_success += 1
+
+    @ti.func
+    def measure_tile(self, w, tile, task: ti.template(), p: ti.template(), tally: ti.template()):
+        """Count the tile's agents by state and sum their competence, then add the tally to the zone statistics and
+        reliability bins (integer atomics, skipped when zero) and the tile's successes to k_q."""
+        G, t, L = ti.static(self.G, self.t, self.L)
+        ty, tx = tile // L, tile % L
+        for a_i, a_j in ti.ndrange(t, t):
+            n = (ty * t + a_i) * G + tx * t + a_j
+            st = ti.cast(self.state[w, n], ti.i32)
+            tally.taught |= ti.cast(self.turned[w, n], ti.i32)
+            tally.n_state[st] += 1
+            if st != K.DEAD:
+                tally.live += 1
+                tally.competence_fx += to_fixed(self.competence[w, n])
+        if task.complete == 0:
+            if task.gated == 0:
+                tally.open_tiles += 1
+            if tally.live >= p.tau_green:
+                tally.completable += 1
+        for s in ti.static(range(len(ZONE))):
+            value = ti.i64(0)
+            if ti.static(ZONE.names[s] in STATE_COUNTS):
+                value = tally.n_state[ti.static(STATE_COUNTS.index(ZONE.names[s]))]
+            else:
+                value = tally[ZONE.names[s]]
+            if value != 0:
+                ti.atomic_add(self.zone_stats[w, task.zone, s], value)
+        for b in ti.static(range(K.RELIABILITY_BINS)):
+            for s in ti.static(range(len(BIN))):
+                if tally.reliability[b, s] != 0:
+                    ti.atomic_add(self.reliability[w, b, s], tally.reliability[b, s])
+        if tally.k_success > 0:
+            ti.atomic_add(self.kq[w, task.disk], tally.k_success)
+        self.tile_taught[w, tile] = ti.u8(tally.taught)
+
+    # ---- learning (DESIGN §2.4 step 2 "cooperation" and step 5) and the prefix
     @ti.func
     def near_teacher(self, w, tile) -> bool:
         """Did anyone in this tile or one of its four neighbour tiles turn Success this tick?"""
@@ -366,7 +593,7 @@ class WorldsDevice:
         neighbours did not turn keeps c exactly (the update adds η·0)."""
         G, t, L = ti.static(self.G, self.t, self.L)
         ty, tx = tile // L, tile % L
-        eta_nbr = self.params_f[w, K.P_ETA_NBR]
+        eta_nbr = self.params[w].eta_nbr
         for a_i, a_j in ti.ndrange(t, t):
             i, j = ty * t + a_i, tx * t + a_j
             n = i * G + j
@@ -382,155 +609,22 @@ class WorldsDevice:
             self.competence_next[w, n] = c
 
     @ti.func
-    def act_and_compose_tile(self, w, tile, k, tick):
-        """Act every agent of one tile, compose its move when τ_green agree, then adopt and count."""
-        G, t, L, P = ti.static(self.G, self.t, self.L, self.P)
-        ty, tx = tile // L, tile % L
-        zone = self.tile_zone[tile]
-        true_move = self.move_packed[k]
-        disk = true_move >> 4
-        src, dst = (true_move >> 2) & 3, true_move & 3
-        true_pair = src * (P - 1) + dst - ti.select(dst > src, 1, 0)
-        complete = self.complete_tick[w, k] >= 0
-        unlocked = self.tile_ring[tile] <= self.ctl[w, K.C_STAGE]
-        gated = (self.params_i[w, K.Q_ORDER_PREFIX] != 0) and (k > self.world_stats[w, K.W_PREFIX])
-        is_open = unlocked and (not complete) and (not gated)
-        active = self.zone_active[w, zone] != 0
-        oracle_up = self.ctl[w, K.C_ORACLE_UP] != 0
-        oracle_available = self.ctl[w, K.C_ORACLE_AVAILABLE] != 0
-        distill = self.params_i[w, K.Q_DISTILL] != 0
-        shared = self.skill[w, disk]
-        key = tick_key(self.seed[w], tick)
+    def learn_shared_skill(self, w, q):
+        """S[q] ← 1 − (1 − S[q])(1 − η_shared)^k_q, the power by squaring."""
+        kk = self.kq[w, q]
+        base = 1.0 - self.params[w].eta_shared
+        power = ti.f32(1.0)
+        while kk > 0:
+            if kk & 1:
+                power = power * base
+            base = base * base
+            kk = kk >> 1
+        self.skill[w, q] = 1.0 - (1.0 - self.skill[w, q]) * power
 
-        acc = ti.Vector([0] * K.N_ZONE_STATS, dt=ti.i64)
-        # reliability (bin, column) sums, flushed with atomics after the agent loop: never a 64-bit atomic inside
-        # an inner loop (llvmpipe drops the rest of the thread's writes; docs/gpu.md)
-        rel = ti.Vector([0] * (K.RELIABILITY_BINS * 3), dt=ti.i64)
-        k_success = 0
-        agree = 0
-        taught = 0
-        for a_i, a_j in ti.ndrange(t, t):
-            n = (ty * t + a_i) * G + tx * t + a_j
-            self.turned[w, n] = ti.u8(0)
-            st = ti.cast(self.state[w, n], ti.i32)
-            if is_open and self.alive[w, n] != 0:
-                c = self.competence[w, n]
-                a = self.attempts[w, n]
-                ak = agent_key(key, n)
-                if st == K.WAITING:
-                    if tick >= self.due[w, n] and oracle_up:
-                        acc[K.Z_ORACLE_ANSWERS] += 1
-                        if uniform(ak, K.DRAW_ORACLE) < self.params_f[w, K.P_ORACLE_OK]:
-                            st = K.SUCCESS
-                            self.proposal[w, n] = true_move
-                            c = c + self.params_f[w, K.P_ETA_ORACLE] * (1.0 - c)
-                            self.turned[w, n] = ti.u8(1)
-                            if distill:
-                                k_success += 1
-                        else:
-                            st = K.FAILURE
-                            a += 1
-                            acc[K.Z_ORACLE_WRONG] += 1
-                elif st == K.IDLE or st == K.FAILURE:
-                    if active:
-                        st = K.WORKING
-                        self.due[w, n] = tick + self.params_i[w, K.Q_SLM_LATENCY]
-                        acc[K.Z_STARTED] += 1
-                elif st == K.WORKING and tick >= self.due[w, n]:
-                    e = effective_skill(c, shared)
-                    p = correct_probability(e, self.difficulty[n], a, self.params_f[w, K.P_KAPPA],
-                                            self.params_f[w, K.P_ALPHA], self.params_i[w, K.Q_A_MAX],
-                                            self.params_f[w, K.P_P_MIN], self.params_f[w, K.P_P_MAX])
-                    right = uniform(ak, K.DRAW_CORRECT) < p
-                    proposal = true_move
-                    if not right:
-                        proposal = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
-                    eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
-                    sign = ti.select(right, 1.0, -1.0)
-                    z = (logit(p) + self.params_f[w, K.P_B_OVER] * (1.0 - e)
-                         + self.params_f[w, K.P_OMEGA] * e * sign + self.params_f[w, K.P_SIGMA_CONF] * eps)
-                    phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
-                    y = ti.select(right, 1, 0)
-                    yf = ti.cast(y, ti.f32)
-                    nll = -log_f32(phat)
-                    if not right:
-                        nll = -log_f32(1.0 - phat)
-                    acc[K.Z_RESOLVED] += 1
-                    acc[K.Z_CORRECT] += y
-                    acc[K.Z_NLL_FX] += to_fixed(nll)
-                    acc[K.Z_BRIER_FX] += to_fixed((phat - yf) * (phat - yf))
-                    acc[K.Z_PHAT_FX] += to_fixed(phat)
-                    b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32),
-                               K.RELIABILITY_BINS - 1)
-                    rel[b * 3] += 1
-                    rel[b * 3 + 1] += y
-                    rel[b * 3 + 2] += to_fixed(phat)
-                    self.history[w, n] = (self.history[w, n] << 1) | ti.cast(y, ti.u32)
-                    self.confidence[w, n] = phat
-                    self.proposal[w, n] = proposal
-                    if (z < self.params_f[w, K.P_Z_ESCALATE] and a >= self.params_i[w, K.Q_A_ESCALATE]
-                            and oracle_available):
-                        st = K.WAITING
-                        self.due[w, n] = tick + self.params_i[w, K.Q_ORACLE_LATENCY]
-                        acc[K.Z_ESCALATED] += 1
-                        acc[K.Z_ESCALATED_WRONG] += 1 - y
-                    elif right:
-                        st = K.SUCCESS
-                        c = c + self.params_f[w, K.P_ETA] * (1.0 - c)
-                        self.turned[w, n] = ti.u8(1)
-                        acc[K.Z_COMMIT_SUCCESS] += 1
-                        k_success += 1
-                    else:
-                        st = K.FAILURE
-                        a += 1
-                        acc[K.Z_COMMIT_FAILURE] += 1
-                self.state[w, n] = ti.cast(st, ti.u8)
-                self.competence[w, n] = c
-                self.attempts[w, n] = a
-            if st == K.SUCCESS and self.proposal[w, n] == true_move:
-                agree += 1
-
-        # compose: τ_green agreeing Success agents complete the move; the rest of the tile adopts it
-        if is_open and agree >= self.params_i[w, K.Q_TAU_GREEN]:
-            complete = True
-            self.complete_tick[w, k] = tick
-            self.composed[w, k] = true_move
-            ti.atomic_add(self.world_stats[w, K.W_MOVES_DONE], ti.i64(1))
-            acc[K.Z_COMPLETED_NOW] += 1
-            eta = self.params_f[w, K.P_ETA]
-            for a_i, a_j in ti.ndrange(t, t):
-                n = (ty * t + a_i) * G + tx * t + a_j
-                if self.alive[w, n] != 0 and self.state[w, n] != K.SUCCESS:
-                    self.state[w, n] = ti.u8(K.SUCCESS)
-                    self.proposal[w, n] = true_move
-                    self.competence[w, n] = self.competence[w, n] + eta * (1.0 - self.competence[w, n])
-                    self.turned[w, n] = ti.u8(1)
-                    acc[K.Z_ADOPTED] += 1
-                    if distill:
-                        k_success += 1
-
-        # measure: current state counts and competence of the tile's agents
-        live = 0
-        for a_i, a_j in ti.ndrange(t, t):
-            n = (ty * t + a_i) * G + tx * t + a_j
-            st = ti.cast(self.state[w, n], ti.i32)
-            taught |= ti.cast(self.turned[w, n], ti.i32)
-            acc[K.Z_N_IDLE + st] += 1
-            if st != K.DEAD:
-                live += 1
-                acc[K.Z_COMPETENCE_FX] += to_fixed(self.competence[w, n])
-        if not complete:
-            if not gated:
-                acc[K.Z_OPEN_TILES] += 1
-            if live >= self.params_i[w, K.Q_TAU_GREEN]:
-                acc[K.Z_COMPLETABLE] += 1
-        for s in ti.static(range(K.N_ZONE_STATS)):
-            if acc[s] != 0:
-                ti.atomic_add(self.zone_stats[w, zone, s], acc[s])
-        for b in ti.static(range(K.RELIABILITY_BINS)):
-            for s in ti.static(range(3)):
-                if rel[b * 3 + s] != 0:
-                    ti.atomic_add(self.reliability[w, b, s], rel[b * 3 + s])
-        if k_success > 0:
-            ti.atomic_add(self.kq[w, disk], k_success)
-        self.tile_taught[w, tile] = ti.u8(taught)
+    @ti.func
+    def advance_prefix(self, w):
+        """Extend the world's complete prefix over the moves composed since."""
+        prefix = ti.cast(self.world[w].prefix, ti.i32)
+        while prefix < self.M and self.complete_tick[w, prefix] >= 0:
+            prefix += 1
+        self.world[w].prefix = prefix

@@ -61,7 +61,10 @@ ARROW_FILES = (LAYOUT, FRAMES, MOVES, METRICS, CURRICULUM)
 ARROW_MAGIC = b"ARROW1\x00\x00"  # IPC file header: the stream format starts right after it
 
 STATUSES = ("running", "complete", "interrupted", "error")
-STATE_NAMES = ("idle", "working", "waiting_oracle", "success", "failure", "dead")  # u8 code = index
+# Agent states: the u8 code in frames is the index; the metrics columns of the same names count agents in each state.
+# kernels.constants.STATE_NAMES is the engine's copy (replay never imports the engine): tests/test_records.py asserts
+# they are equal.
+STATE_NAMES = ("idle", "working", "waiting", "success", "failure", "dead")
 
 # Manifest keys the engine is expected to fill (none is required by the reader).
 ENGINE_MANIFEST_KEYS = (
@@ -168,12 +171,7 @@ STANDARD_METRICS = pa.schema([
     pa.field("stage", pa.int16()),           # curriculum stage s (index into the stage radii)
     pa.field("radius", pa.float32()),        # stage radius R_s in difficulty units
     pa.field("n_active_zones", pa.int16()),  # zones the manager activated this tick
-    pa.field("idle", pa.int32()),            # agents with a task in each state this tick …
-    pa.field("working", pa.int32()),
-    pa.field("waiting", pa.int32()),         # … WaitingOracle
-    pa.field("success", pa.int32()),
-    pa.field("failure", pa.int32()),
-    pa.field("dead", pa.int32()),
+    *(pa.field(name, pa.int32()) for name in STATE_NAMES),  # agents with a task in each state this tick
     pa.field("attempts", pa.int64()),        # cumulative SLM attempts resolved
     pa.field("correct", pa.int64()),         # cumulative correct proposals
     pa.field("escalations", pa.int64()),     # cumulative escalations to the oracle

@@ -7,7 +7,7 @@ import pytest
 
 from engine.sim.simulation import Simulation
 from engine.sim.tasks.validate import frame_stewart_length
-from kernels import constants as K
+from kernels.records import ZONE
 from scenarios.loader import builtin_names, load_scenario
 from tests.conftest import run_cli
 
@@ -37,7 +37,7 @@ def test_builtin_runs(taichi_cpu, name):
     assert sim.tick > 0
     assert sim.agent_steps > 0
     if name != "hole":  # hole's first stage is all dead: nothing can start (checked below)
-        assert sim.totals[0, K.Z_STARTED] > 0
+        assert sim.totals[0, ZONE.started] > 0
 
 
 def test_four_pegs_completes_with_frame_stewart_length(taichi_cpu):

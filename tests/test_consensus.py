@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.sim.simulation import Simulation
-from kernels import constants as K
+from kernels.records import VOTE, ZONE
 from scenarios.loader import load_scenario
 
 # one batch, one world per configuration: k 1…3, audits, red flags, learning from the oracle, a heavy oracle vote,
@@ -58,11 +58,11 @@ def test_consensus_kernel_matches_reference_bit_for_bit(taichi_cpu, tile):
     assert a.summary()["world_results"] == b.summary()["world_results"]
     # the batch exercised every branch of the consensus tick
     votes, totals = a.vote_totals, a.totals
-    for stat in (K.V_VOTES, K.V_ABSTAINED, K.V_RED_FLAGGED, K.V_AUDITS, K.V_AUDIT_REJECTED, K.V_COMPOSED_WRONG,
-                 K.V_AGREE):
-        assert votes[:, stat].sum() > 0, K.VOTE_STAT_NAMES[stat]
-    for stat in (K.Z_ESCALATED, K.Z_ORACLE_ANSWERS, K.Z_ORACLE_WRONG) + ((K.Z_ADOPTED,) if tile > 1 else ()):
-        assert totals[:, stat].sum() > 0, K.ZONE_STAT_NAMES[stat]
+    for stat in (VOTE.votes, VOTE.abstained, VOTE.red_flagged, VOTE.audits, VOTE.audit_rejected, VOTE.composed_wrong,
+                 VOTE.agree):
+        assert votes[:, stat].sum() > 0, VOTE.names[stat]
+    for stat in (ZONE.escalated, ZONE.oracle_answers, ZONE.oracle_wrong) + ((ZONE.adopted,) if tile > 1 else ()):
+        assert totals[:, stat].sum() > 0, ZONE.names[stat]
     assert all(o == "complete" for o in a.outcome)
 
 

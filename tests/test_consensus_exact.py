@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.sim.simulation import Simulation
-from kernels import constants as K
+from kernels.records import VOTE, ZONE
 from scenarios.loader import load_scenario
 
 WRONG_ANSWERS = 5  # 3 pegs: 6 ordered peg pairs, one right
@@ -120,9 +120,9 @@ def test_kernel_race_matches_exact_values(taichi_cpu, chains):
         wrong, votes, votes_var = race_outcome(chains[k], p / valid)
         bound = 4.5 * math.sqrt(moves * wrong * (1 - wrong)) + 1
         assert abs(res["errors"] - moves * wrong) <= bound, (p, k, r, res["errors"], moves * wrong)
-        counted = sim.vote_totals[w, K.V_DECISION_VOTES] / moves
+        counted = sim.vote_totals[w, VOTE.decision_votes] / moves
         assert abs(counted - votes) <= 4.5 * math.sqrt(votes_var / moves) + 1e-9, (p, k, r, counted, votes)
         # attempts per decision: the votes plus the red-flagged attempts between them (negative binomial)
-        attempts = sim.totals[w, K.Z_RESOLVED] / moves
+        attempts = sim.totals[w, ZONE.resolved] / moves
         attempts_var = (votes * (1 - valid) + votes_var) / valid ** 2
         assert abs(attempts - votes / valid) <= 4.5 * math.sqrt(attempts_var / moves) + 1e-9, (p, k, r, attempts)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine.sim.simulation import Simulation
-from kernels import constants as K
+from kernels.records import ZONE
 from scenarios.loader import load_scenario
 
 
@@ -38,8 +38,8 @@ def test_taichi_matches_reference_bit_for_bit(taichi_cpu, name, overrides, min_t
     assert a.summary()["world_results"] == b.summary()["world_results"]
     # the run exercised every branch of the tick
     totals = a.totals.sum(axis=0)
-    for stat in (K.Z_ESCALATED, K.Z_ORACLE_ANSWERS, K.Z_COMMIT_SUCCESS, K.Z_COMMIT_FAILURE, K.Z_ADOPTED):
-        assert totals[stat] > 0, K.ZONE_STAT_NAMES[stat]
+    for stat in (ZONE.escalated, ZONE.oracle_answers, ZONE.commit_success, ZONE.commit_failure, ZONE.adopted):
+        assert totals[stat] > 0, ZONE.names[stat]
 
 
 def test_world_is_its_own_episode(taichi_cpu):
@@ -93,7 +93,7 @@ def test_oracle_budget_limits_calls(taichi_cpu):
     assert free.summary()["world_results"][0]["oracle_calls"] > 3
     # the budget is checked at the start of each tick, so one tick may overshoot it by its own escalations
     assert 3 <= calls < free.summary()["world_results"][0]["oracle_calls"]
-    assert calls - 3 <= capped.totals[:, K.Z_ESCALATED].max()
+    assert calls - 3 <= capped.totals[:, ZONE.escalated].max()
 
 
 def test_oracle_off_never_escalates(taichi_cpu):
@@ -143,10 +143,10 @@ def test_faults_match_reference_and_take_effect(taichi_cpu):
         a.step()
         b.step()
         assert_same_tick(a, b, a.tick)
-        dead.append(int(a.zone_stats[:, :, K.Z_N_DEAD].sum()))
+        dead.append(int(a.zone_stats[:, :, ZONE.n_dead].sum()))
         if 3 <= a.tick - 1 < 30:
-            answers_in_outage += int(a.zone_stats[:, :, K.Z_ORACLE_ANSWERS].sum())
-            assert a.zone_stats[:, :, K.Z_ESCALATED].sum() == 0, "no escalation while the oracle is down"
+            answers_in_outage += int(a.zone_stats[:, :, ZONE.oracle_answers].sum())
+            assert a.zone_stats[:, :, ZONE.escalated].sum() == 0, "no escalation while the oracle is down"
     assert dead[7] > dead[5] > 0, "agents die at tick 6 on top of the initial dead share"
     assert answers_in_outage == 0
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import InvariantError
 from engine.sim.simulation import Simulation
-from kernels import constants as K
+from kernels.records import WORLD, ZONE
 from replay.reader import Episode
 from scenarios.loader import load_scenario
 from tests.conftest import run_cli
@@ -38,13 +38,13 @@ def test_every_builtin_tick_passes_the_invariants(taichi_cpu, backend):
 
 
 @pytest.mark.parametrize("edit, rule", [
-    (lambda s, w: s["world_totals"][w].__setitem__(K.Z_RESOLVED, 10 ** 6),
+    (lambda s, w: s["world_totals"][w].__setitem__(ZONE.resolved, 10 ** 6),
      "attempts this tick > live agents with a task"),
-    (lambda s, w: s["world_totals"][w].__setitem__(K.Z_N_IDLE, s["world_totals"][w][K.Z_N_IDLE] + 1),
+    (lambda s, w: s["world_totals"][w].__setitem__(ZONE.n_idle, s["world_totals"][w][ZONE.n_idle] + 1),
      "agents counted by state ≠ live agents with a task"),
-    (lambda s, w: s["world_stats"][w].__setitem__(K.W_PREFIX, s["world_stats"][w][K.W_MOVES_DONE] + 1),
+    (lambda s, w: s["world_stats"][w].__setitem__(WORLD.prefix, s["world_stats"][w][WORLD.moves_done] + 1),
      "complete prefix > moves complete"),
-    (lambda s, w: s["world_stats"][w].__setitem__(K.W_MOVES_DONE, 10 ** 6),
+    (lambda s, w: s["world_stats"][w].__setitem__(WORLD.moves_done, 10 ** 6),
      "moves complete > moves of the task"),
 ])
 def test_a_corrupted_statistic_stops_the_run_naming_arch_tick_and_world(taichi_cpu, edit, rule):
@@ -60,8 +60,8 @@ def test_a_corrupted_statistic_stops_the_run_naming_arch_tick_and_world(taichi_c
 def test_moves_complete_that_shrink_stop_the_run(taichi_cpu):
     sim = Simulation(load_scenario("smoke"), seed=1, worlds=1, arch="cpu")
     sim.run(max_ticks=30)
-    assert sim.world_stats[0, K.W_MOVES_DONE] > 0  # something to lose
-    corrupt_stats(sim, tick=30, world=0, edit=lambda s, w: s["world_stats"][w].__setitem__(K.W_MOVES_DONE, 0))
+    assert sim.world_stats[0, WORLD.moves_done] > 0  # something to lose
+    corrupt_stats(sim, tick=30, world=0, edit=lambda s, w: s["world_stats"][w].__setitem__(WORLD.moves_done, 0))
     with pytest.raises(InvariantError, match="at tick 30, world 0: moves complete decreased"):
         sim.step()
 

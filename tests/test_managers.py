@@ -10,6 +10,7 @@ import pytest
 from engine.managers import ManagerError, ZoneObservation, manager_class
 from engine.managers.bandits import QuantileScaler
 from kernels import constants as K
+from kernels.records import ZONE
 from scenarios.loader import load_scenario
 
 ARM_MEANS = np.round(np.arange(0.05, 1.0, 0.1), 2)  # 0.05, 0.15, … 0.95: arm 9 is best
@@ -28,11 +29,11 @@ def make_manager(name, seeds, n_zones, **overrides):
 def observation(resolved, correct, nll=None, tick=0):
     """A ZoneObservation with every zone open and the given per-zone counts (arrays (W, Z))."""
     resolved = np.asarray(resolved, np.int64)
-    stats = np.zeros(resolved.shape + (K.N_ZONE_STATS,), np.int64)
-    stats[..., K.Z_RESOLVED] = resolved
-    stats[..., K.Z_CORRECT] = correct
+    stats = np.zeros(resolved.shape + (len(ZONE),), np.int64)
+    stats[..., ZONE.resolved] = resolved
+    stats[..., ZONE.correct] = correct
     if nll is not None:
-        stats[..., K.Z_NLL_FX] = nll
+        stats[..., ZONE.nll_fx] = nll
     W, Z = resolved.shape
     open_ = np.ones((W, Z), bool)
     return ZoneObservation(tick=tick, stage=np.zeros(W, np.int32), running=np.ones(W, bool), unlocked=open_,
@@ -220,7 +221,7 @@ def test_user_plugin_manager_runs_in_a_simulation(taichi_cpu, monkeypatch):
     seen = []  # per tick: the zones the Simulation activated, and the zones where agents started attempts
 
     def record(sim, stats):
-        seen.append((sim.active.copy(), stats["zone_stats"][:, :, K.Z_STARTED] > 0, sim.observation(
+        seen.append((sim.active.copy(), stats["zone_stats"][:, :, ZONE.started] > 0, sim.observation(
             np.arange(2)).open.copy()))
 
     sim.listeners.append(record)

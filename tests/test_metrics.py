@@ -6,6 +6,7 @@ import pytest
 
 from engine.sim import metrics
 from kernels import constants as K
+from kernels.records import ZONE
 
 # five resolved attempts: (p̂, y = proposal right)
 ATTEMPTS = [(0.9, 1), (0.8, 0), (0.85, 1), (0.3, 0), (0.6, 1)]
@@ -17,14 +18,14 @@ def fx(x: float) -> int:
 
 
 def fabricated_totals():
-    """totals (1, N_ZONE_STATS) as the kernels would sum them for ATTEMPTS (per-attempt fixed point)."""
-    t = np.zeros((1, K.N_ZONE_STATS), np.int64)
-    t[0, K.Z_RESOLVED] = len(ATTEMPTS)
-    t[0, K.Z_CORRECT] = sum(y for _, y in ATTEMPTS)
-    t[0, K.Z_NLL_FX] = sum(fx(-(y * math.log(p) + (1 - y) * math.log(1 - p))) for p, y in ATTEMPTS)
-    t[0, K.Z_BRIER_FX] = sum(fx((p - y) ** 2) for p, y in ATTEMPTS)
-    t[0, K.Z_ESCALATED] = 4
-    t[0, K.Z_ESCALATED_WRONG] = 3
+    """totals (1, len(ZONE)) as the kernels would sum them for ATTEMPTS (per-attempt fixed point)."""
+    t = np.zeros((1, len(ZONE)), np.int64)
+    t[0, ZONE.resolved] = len(ATTEMPTS)
+    t[0, ZONE.correct] = sum(y for _, y in ATTEMPTS)
+    t[0, ZONE.nll_fx] = sum(fx(-(y * math.log(p) + (1 - y) * math.log(1 - p))) for p, y in ATTEMPTS)
+    t[0, ZONE.brier_fx] = sum(fx((p - y) ** 2) for p, y in ATTEMPTS)
+    t[0, ZONE.escalated] = 4
+    t[0, ZONE.escalated_wrong] = 3
     return t
 
 
@@ -69,7 +70,7 @@ def test_perfectly_calibrated_bins_have_zero_ece():
 
 
 def test_no_attempts_give_nan_not_zero():
-    t = np.zeros((2, K.N_ZONE_STATS), np.int64)
+    t = np.zeros((2, len(ZONE)), np.int64)
     for f in (metrics.mean_nll, metrics.brier, metrics.escalation_precision):
         assert np.isnan(f(t)).all()
     assert np.isnan(metrics.ece(np.zeros((2, K.RELIABILITY_BINS, 3), np.int64))).all()
@@ -94,16 +95,16 @@ def test_world_metrics_match_figures_recomputed_from_the_per_tick_statistics(tai
     for w in range(3):
         m = metrics.world_metrics(sim, w)
         t = summed[w]
-        attempts, correct, calls = int(t[K.Z_RESOLVED]), int(t[K.Z_CORRECT]), int(t[K.Z_ESCALATED])
+        attempts, correct, calls = int(t[ZONE.resolved]), int(t[ZONE.correct]), int(t[ZONE.escalated])
         ended = int(np.nonzero(per_tick_any(per_tick, w))[0][-1]) + 1  # the last tick the world worked
         assert m["outcome"] == "complete" and m["ticks"] == ended == m["ticks_to_complete"]
         assert m["moves_complete"] == m["moves_total"] == 31 and m["seed"] == 4 + w and m["manager"] == "stages"
         assert (m["attempts"], m["correct"], m["wrong_attempts"]) == (attempts, correct, attempts - correct)
-        assert m["oracle_calls"] == calls and m["adoptions"] == int(t[K.Z_ADOPTED])
+        assert m["oracle_calls"] == calls and m["adoptions"] == int(t[ZONE.adopted])
         assert m["cost"] == attempts * 1 + calls * 20  # DESIGN: one per SLM attempt, oracle.cost = 20 per call
         assert m["accuracy"] == pytest.approx(correct / attempts)
-        assert m["mean_nll"] == pytest.approx(t[K.Z_NLL_FX] / K.FX_SCALE / attempts)
-        assert m["brier"] == pytest.approx(t[K.Z_BRIER_FX] / K.FX_SCALE / attempts)
+        assert m["mean_nll"] == pytest.approx(t[ZONE.nll_fx] / K.FX_SCALE / attempts)
+        assert m["brier"] == pytest.approx(t[ZONE.brier_fx] / K.FX_SCALE / attempts)
         rel = sim.reliability[w]
         assert rel[:, 0].sum() == attempts, "every resolved attempt lands in one reliability bin"
         gap = sum(n * abs(c / n - p / K.FX_SCALE / n) for n, c, p in rel.tolist() if n)
@@ -126,6 +127,6 @@ def test_world_metrics_match_figures_recomputed_from_the_per_tick_statistics(tai
 
 def per_tick_any(per_tick, w):
     """Per tick: did world w resolve, start or escalate anything (ended worlds report zeros)."""
-    cols = [K.Z_RESOLVED, K.Z_STARTED, K.Z_ESCALATED, K.Z_N_IDLE, K.Z_N_WORKING, K.Z_N_WAITING, K.Z_N_SUCCESS,
-            K.Z_N_FAILURE]
+    cols = [ZONE.resolved, ZONE.started, ZONE.escalated, ZONE.n_idle, ZONE.n_working, ZONE.n_waiting, ZONE.n_success,
+            ZONE.n_failure]
     return np.array([t[w, cols].any() for t in per_tick])

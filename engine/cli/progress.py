@@ -2,7 +2,7 @@
 import sys
 
 from rich.console import Console
-from kernels.constants import W_MOVES_DONE
+from kernels.records import WORLD
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
@@ -18,7 +18,7 @@ def run_with_progress(sim, quiet: bool = False) -> bool:
             while sim.running.any():
                 sim.step()
                 if sim.tick % 8 == 0 or not sim.running.any():
-                    bar.update(task, completed=int(sim.world_stats[:, W_MOVES_DONE].sum()), tick=sim.tick)
+                    bar.update(task, completed=int(sim.world_stats[:, WORLD.moves_done].sum()), tick=sim.tick)
         except KeyboardInterrupt:
             sim.interrupt()
             return True

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import constants as K
+from kernels.records import VOTE, ZONE
 
 
 @dataclass
@@ -15,28 +16,28 @@ class ZoneObservation:
     running: np.ndarray      # (W',) bool
     unlocked: np.ndarray     # bool: zone ring ≤ stage
     open: np.ndarray         # bool: unlocked with ≥ 1 incomplete task tile — the only zones a manager may choose
-    zone_stats: np.ndarray   # (W', Z, N_ZONE_STATS) int64 of the last tick (zeros before the first)
-    # consensus mode only (DESIGN §2.8.7): (W', Z, N_VOTE_STATS) int64; managers then see no ground truth
+    zone_stats: np.ndarray   # (W', Z, len(ZONE)) int64, columns kernels.records.ZONE, of the last tick (zeros before)
+    # consensus mode only (DESIGN §2.8.7): (W', Z, len(VOTE)) int64, columns VOTE; managers then see no ground truth
     vote_stats: np.ndarray | None = None
 
     def resolved(self) -> np.ndarray:
         """Attempts resolved per zone in the last tick."""
-        return self.zone_stats[:, :, K.Z_RESOLVED]
+        return self.zone_stats[:, :, ZONE.resolved]
 
     def success_rate(self) -> np.ndarray:
         """Share of the last tick's resolved attempts that were right — in consensus mode, that voted with their
         tile's leader (0 where none)."""
         n = self.resolved()
-        good = self.zone_stats[:, :, K.Z_CORRECT] if self.vote_stats is None else self.vote_stats[:, :, K.V_AGREE]
+        good = self.zone_stats[:, :, ZONE.correct] if self.vote_stats is None else self.vote_stats[:, :, VOTE.agree]
         return np.where(n > 0, good / np.maximum(n, 1), 0.0)
 
     def mean_nll(self) -> np.ndarray:
         """Mean NLL of the last tick's resolved attempts per zone — in consensus mode, against the observable label
         (agreement with the leader or the oracle's answer) over its samples (0 where none)."""
         if self.vote_stats is None:
-            n, total = self.resolved(), self.zone_stats[:, :, K.Z_NLL_FX]
+            n, total = self.resolved(), self.zone_stats[:, :, ZONE.nll_fx]
         else:
-            n, total = self.vote_stats[:, :, K.V_NLL_SEEN_N], self.vote_stats[:, :, K.V_NLL_SEEN_FX]
+            n, total = self.vote_stats[:, :, VOTE.nll_seen_n], self.vote_stats[:, :, VOTE.nll_seen_fx]
         return np.where(n > 0, total / K.FX_SCALE / np.maximum(n, 1), 0.0)
 
 

@@ -14,12 +14,12 @@ from engine.sim.audit_errors import check_wrong_moves
 from engine.sim.invariants import metrics_problems
 from engine.sim.tasks import make_task
 from engine.sim.tasks.validate import check_plan
-from replay.schema import EpisodeError
+from replay.schema import STATE_NAMES, EpisodeError
 from scenarios.move_count import moves_for
 
 MAX_DISKS = 30  # 2^30 moves: beyond any grid a run can have
 
-STATE_COLUMNS = ("idle", "working", "waiting", "success", "failure", "dead")
+STATE_COLUMNS = STATE_NAMES  # the metrics columns that count agents per state
 
 
 @dataclass

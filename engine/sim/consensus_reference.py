@@ -9,6 +9,7 @@ import numpy as np
 
 from engine.sim.reference import ReferenceWorlds
 from kernels import constants as K
+from kernels.records import CONTROLS, VOTE, WORLD, ZONE
 
 F = np.float32
 
@@ -27,12 +28,12 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         # (T, t²): the tile's cells in row-major order, the order in which its votes enter the race
         self.cell_of_slot = ((ty[:, None] * t + slot_i[None, :]) * size + tx[:, None] * t + slot_j[None, :])
 
-    def reset(self, seeds, params_f, params_i, alive0, c0, s0):
+    def reset(self, seeds, params, alive0, c0, s0):
         """Start every world afresh, vote counters empty."""
-        super().reset(seeds, params_f, params_i, alive0, c0, s0)
+        super().reset(seeds, params, alive0, c0, s0)
         self.votes = np.zeros((self.W, self.T, self.NP), np.int32)       # V: counted votes per answer
         self.vote_phat = np.zeros((self.W, self.T, self.NP), np.int64)   # Vp: Σ p̂ of those votes, fixed point
-        self.vote_stats = np.zeros((self.W, self.Z, K.N_VOTE_STATS), np.int64)
+        self.vote_stats = np.zeros((self.W, self.Z, len(VOTE)), np.int64)
         self.kq_wrong = np.zeros((self.W, self.Q), np.int32)
 
     def stats(self) -> dict:
@@ -55,21 +56,19 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         """The consensus tick (DESIGN §2.8 steps 1–7, then neighbour learning, shared skill and prefix as §2.4)."""
         W, N, T = self.W, self.N, self.T
         m = self.math
-        pf, pi, ctl = self.params_f, self.params_i, self.ctl
-        fw = lambda col: self._world(col, pf)  # noqa: E731
-        iw = lambda col: self._world(col, pi)  # noqa: E731
+        knob, ctl = self.p, self.ctl  # knob.eta: a (W, 1) parameter column, by name (kernels.records.PARAMS)
         for arr in (self.zone_stats, self.vote_stats, self.reliability, self.kq, self.kq_wrong, self.turned):
             arr[:] = 0
-        running = ctl[:, K.C_RUNNING] != 0
-        oracle_up = (ctl[:, K.C_ORACLE_UP] != 0)[:, None]
-        oracle_available = (ctl[:, K.C_ORACLE_AVAILABLE] != 0)[:, None]
+        running = ctl[:, CONTROLS.running] != 0
+        oracle_up = (ctl[:, CONTROLS.oracle_up] != 0)[:, None]
+        oracle_available = (ctl[:, CONTROLS.oracle_available] != 0)[:, None]
 
         tile_move = self.move_of_tile
         has_task_t = tile_move >= 0
         tile_k = np.maximum(tile_move, 0)
         complete_t = (self.complete_tick[:, tile_k] >= 0) & has_task_t
-        unlocked_t = self.tile_ring[None, :] <= ctl[:, K.C_STAGE][:, None]
-        gated_t = (pi[:, K.Q_ORDER_PREFIX][:, None] != 0) & (tile_move[None, :] > self.world_stats[:, K.W_PREFIX][:, None])
+        unlocked_t = self.tile_ring[None, :] <= ctl[:, CONTROLS.stage][:, None]
+        gated_t = (knob.order_prefix != 0) & (tile_move[None, :] > self.world_stats[:, WORLD.prefix][:, None])
         open_t = running[:, None] & has_task_t & unlocked_t & ~complete_t & ~gated_t
         task_t = running[:, None] & has_task_t
         tc = self.tile_of_cell
@@ -88,7 +87,7 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
 
         # 1. oracle answers due: one vote (w_oracle) for the answer, right or wrong; the asker is Success
         answer = acting & (st == K.WAITING) & (tick >= self.due) & oracle_up
-        oracle_ok = m.uniform(ak, K.DRAW_ORACLE) < fw(K.P_ORACLE_OK)
+        oracle_ok = m.uniform(ak, K.DRAW_ORACLE) < knob.oracle_ok
         oracle_wrong = self._wrong_proposal(disk_c, true_pair_c, m.uniform(ak, K.DRAW_ORACLE_PAIR))
         oracle_move = np.where(oracle_ok, true_c[None, :], oracle_wrong)
         asked_right = self.proposal == oracle_move  # the asker's own proposal against the answer (nll_source oracle)
@@ -100,23 +99,23 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         resolve = acting & (st == K.WORKING) & (tick >= self.due)
         shared = self.skill[wid, disk_c]
         e = F(1.0) - (F(1.0) - c) * (F(1.0) - shared)
-        p = e * (F(1.0) - fw(K.P_KAPPA) * self.difficulty[None, :]) + fw(K.P_ALPHA) * np.minimum(a, iw(K.Q_A_MAX)).astype(F)
-        p = np.minimum(np.maximum(p, fw(K.P_P_MIN)), fw(K.P_P_MAX))
+        p = e * (F(1.0) - knob.kappa * self.difficulty[None, :]) + knob.alpha * np.minimum(a, knob.a_max).astype(F)
+        p = np.minimum(np.maximum(p, knob.p_min), knob.p_max)
         right = m.uniform(ak, K.DRAW_CORRECT) < p
         wrong = self._wrong_proposal(disk_c, true_pair_c, m.uniform(ak, K.DRAW_WRONG_PAIR))
         proposal = np.where(right, true_c[None, :], wrong)
         eps = m.inverse_normal(m.uniform(ak, K.DRAW_NOISE))
         sign = np.where(right, F(1.0), F(-1.0))
-        z = m.logit(p) + fw(K.P_B_OVER) * (F(1.0) - e) + fw(K.P_OMEGA) * e * sign + fw(K.P_SIGMA_CONF) * eps
+        z = m.logit(p) + knob.b_over * (F(1.0) - e) + knob.omega * e * sign + knob.sigma_conf * eps
         phat = np.minimum(np.maximum(m.sigmoid(z), F(K.CONF_CLIP_LO)), F(K.CONF_CLIP_HI))
         y = right.astype(np.int32)
         nll_yes, nll_no = -m.log_f32(phat), -m.log_f32(F(1.0) - phat)
         nll = np.where(right, nll_yes, nll_no)
         yf = y.astype(F)
         brier = (phat - yf) * (phat - yf)
-        red = resolve & ~right & (m.uniform(ak, K.DRAW_RED_FLAG) < fw(K.P_RED_FLAG))
-        escalate = resolve & ~red & (z < fw(K.P_Z_ESCALATE)) & (a >= iw(K.Q_A_ESCALATE)) & oracle_available
-        commit = resolve & ~red & ~escalate & (z >= fw(K.P_Z_COMMIT))
+        red = resolve & ~right & (m.uniform(ak, K.DRAW_RED_FLAG) < knob.red_flag)
+        escalate = resolve & ~red & (z < knob.z_escalate) & (a >= knob.a_escalate) & oracle_available
+        commit = resolve & ~red & ~escalate & (z >= knob.z_commit)
         abstain = resolve & ~red & ~escalate & ~commit
 
         new_st = st.copy()
@@ -124,9 +123,9 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         new_st[red | abstain] = K.FAILURE
         new_st[start] = K.WORKING
         new_st[escalate] = K.WAITING
-        self.due = np.where(start, tick + iw(K.Q_SLM_LATENCY), self.due)
-        self.due = np.where(escalate, tick + iw(K.Q_ORACLE_LATENCY), self.due).astype(np.int32)
-        c = np.where(answer, c + fw(K.P_ETA_ORACLE) * (ell_oracle - c), c)
+        self.due = np.where(start, tick + knob.slm_latency, self.due)
+        self.due = np.where(escalate, tick + knob.oracle_latency, self.due).astype(np.int32)
+        c = np.where(answer, c + knob.eta_oracle * (ell_oracle - c), c)
         a = np.where(red | abstain, a + 1, a).astype(np.int32)
         self.proposal = np.where(answer, oracle_move, self.proposal)
         self.proposal = np.where(resolve, proposal, self.proposal).astype(np.int32)
@@ -135,11 +134,11 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         turned = answer | commit
 
         # 3. the race: this tick's votes enter V one at a time in row-major cell order (oracle answers in their slot)
-        weight = np.where(answer, iw(K.Q_W_ORACLE), np.where(commit, 1, 0)).astype(np.int32)
+        weight = np.where(answer, knob.w_oracle, np.where(commit, 1, 0)).astype(np.int32)
         vote_fx = np.where(answer, np.int64(K.FX_SCALE) * weight, np.where(commit, m.to_fixed(phat), 0))
         vote_pair = self.pair_of(self.proposal)
         V, Vp = self.votes, self.vote_phat
-        k_ahead = pi[:, K.Q_K_AHEAD]
+        k_ahead = knob.k_ahead[:, 0]
         decided = np.zeros((W, T), bool)
         decision = np.zeros((W, T), np.int32)
         for s in range(self.t * self.t):
@@ -161,13 +160,13 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         leader_votes = V[dw, dt, dc].astype(np.int64)
         runner_up = V[dw, dt].copy()
         runner_up[np.arange(len(dc)), dc] = 0
-        mode = pi[dw, K.Q_AUDIT]
+        mode = knob.audit[dw, 0]
         doubtful = np.where(mode == K.AUDIT_CONFIDENCE,
-                            Vp[dw, dt, dc] < pi[dw, K.Q_TAU_AUDIT_FX].astype(np.int64) * leader_votes,
+                            Vp[dw, dt, dc] < knob.tau_audit_fx[dw, 0].astype(np.int64) * leader_votes,
                             (mode == K.AUDIT_CONTESTED) & (runner_up.max(axis=1) > 0))
         audited = doubtful & oracle_available[dw, 0]
         first_cell = self.cell_of_slot[dt, 0]
-        check_ok = m.uniform(ak[dw, first_cell], K.DRAW_AUDIT) < pf[dw, K.P_ORACLE_OK]
+        check_ok = m.uniform(ak[dw, first_cell], K.DRAW_AUDIT) < knob.oracle_ok[dw, 0]
         tile_true_pair = self.pair_of(self.move_packed[tile_k[dt]])
         rejected = audited & (check_ok != (dc == tile_true_pair))
         V[dw[rejected], dt[rejected]] = 0
@@ -181,7 +180,7 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         right_t = composed == self.move_packed[moves]
         self.complete_tick[aw, moves] = tick
         self.composed[aw, moves] = composed
-        self.world_stats[:, K.W_MOVES_DONE] += np.bincount(aw, minlength=W)
+        self.world_stats[:, WORLD.moves_done] += np.bincount(aw, minlength=W)
         accepted = np.zeros((W, T), bool)
         accepted[aw, at] = True
         decision_right = np.zeros((W, T), bool)
@@ -192,14 +191,14 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         adopt = members & (new_st != K.SUCCESS)
         new_st[members] = K.SUCCESS
         self.proposal = np.where(members, composed_t[:, tc], self.proposal)
-        learn_self = (pi[:, K.Q_LEARN_ORACLE] == 0)[:, None]
+        learn_self = (knob.learn_oracle[:, 0] == 0)[:, None]
         ell_tile = decision_right[:, tc].astype(F)
-        c = np.where(members & learn_self, c + fw(K.P_ETA) * (ell_tile - c), c)
+        c = np.where(members & learn_self, c + knob.eta * (ell_tile - c), c)
         turned |= members
 
         # 6. shared skill: the leader's counted votes (learn = self) or the oracle's answers (learn = oracle)
         counted = V[aw, at, ac]
-        self_rows = pi[aw, K.Q_LEARN_ORACLE] == 0
+        self_rows = knob.learn_oracle[aw, 0] == 0
         disk_t = self.move_packed[moves] >> 4
         for target, pick in ((self.kq, right_t & self_rows), (self.kq_wrong, ~right_t & self_rows)):
             np.add.at(target, (aw[pick], disk_t[pick]), counted[pick])
@@ -213,7 +212,7 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         leader = np.where(top > 0, V.argmax(axis=2), -1)
         agrees = vote_pair == leader[:, tc]
         seen = resolve & ~red
-        nll_oracle = (pi[:, K.Q_NLL_ORACLE] != 0)[:, None]
+        nll_oracle = (knob.nll_oracle[:, 0] != 0)[:, None]
         nll_seen = np.where(nll_oracle, np.where(answer, m.to_fixed(nll_asked), 0),
                             np.where(seen, m.to_fixed(np.where(agrees, nll_yes, nll_no)), 0))
         nll_seen_n = np.where(nll_oracle, answer, seen)
@@ -221,35 +220,36 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         # measure (cells of measured tiles only)
         measured = task_t[:, tc]
         cols = {
-            K.Z_RESOLVED: resolve, K.Z_CORRECT: resolve & right, K.Z_ESCALATED: escalate,
-            K.Z_ESCALATED_WRONG: escalate & ~right, K.Z_ORACLE_ANSWERS: answer, K.Z_ORACLE_WRONG: answer & ~oracle_ok,
-            K.Z_ADOPTED: adopt, K.Z_STARTED: start,
+            ZONE.resolved: resolve, ZONE.correct: resolve & right, ZONE.escalated: escalate,
+            ZONE.escalated_wrong: escalate & ~right, ZONE.oracle_answers: answer, ZONE.oracle_wrong: answer & ~oracle_ok,
+            ZONE.adopted: adopt, ZONE.started: start,
         }
         for s, mask in cols.items():
             self.zone_stats[:, :, s] = self._per_zone(mask.astype(np.int64), zone_c)
-        for s, values in ((K.Z_NLL_FX, nll), (K.Z_BRIER_FX, brier), (K.Z_PHAT_FX, phat)):
+        for s, values in ((ZONE.nll_fx, nll), (ZONE.brier_fx, brier), (ZONE.phat_fx, phat)):
             self.zone_stats[:, :, s] = self._per_zone(np.where(resolve, m.to_fixed(values), 0), zone_c)
-        for s in range(6):
-            self.zone_stats[:, :, K.Z_N_IDLE + s] = self._per_zone((measured & (new_st == s)).astype(np.int64), zone_c)
+        for code, name in enumerate(K.STATE_NAMES):
+            self.zone_stats[:, :, getattr(ZONE, f"n_{name}")] = self._per_zone(
+                (measured & (new_st == code)).astype(np.int64), zone_c)
         live = measured & (new_st != K.DEAD)
-        self.zone_stats[:, :, K.Z_COMPETENCE_FX] = self._per_zone(np.where(live, m.to_fixed(c), 0), zone_c)
+        self.zone_stats[:, :, ZONE.competence_fx] = self._per_zone(np.where(live, m.to_fixed(c), 0), zone_c)
         live_t = self._per_tile(live)
         complete_t = complete_t | accepted
         open_left_t = task_t & ~complete_t
         tz = np.broadcast_to(self.tile_zone, (W, T))
-        self.zone_stats[:, :, K.Z_OPEN_TILES] = self._per_zone((open_left_t & ~gated_t).astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.open_tiles] = self._per_zone((open_left_t & ~gated_t).astype(np.int64), tz)
         # one live agent can decide a tile alone (it votes again and again)
-        self.zone_stats[:, :, K.Z_COMPLETABLE] = self._per_zone((open_left_t & (live_t >= 1)).astype(np.int64), tz)
-        self.zone_stats[:, :, K.Z_COMPLETED_NOW] = self._per_zone(accepted.astype(np.int64), tz)
-        vote_cols = {K.V_VOTES: commit, K.V_VOTES_RIGHT: commit & right, K.V_ABSTAINED: abstain, K.V_RED_FLAGGED: red,
-                     K.V_AGREE: commit & agrees,
-                     K.V_NLL_SEEN_N: nll_seen_n}
+        self.zone_stats[:, :, ZONE.completable] = self._per_zone((open_left_t & (live_t >= 1)).astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.completed_now] = self._per_zone(accepted.astype(np.int64), tz)
+        vote_cols = {VOTE.votes: commit, VOTE.votes_right: commit & right, VOTE.abstained: abstain, VOTE.red_flagged: red,
+                     VOTE.agree: commit & agrees,
+                     VOTE.nll_seen_n: nll_seen_n}
         for s, mask in vote_cols.items():
             self.vote_stats[:, :, s] = self._per_zone(mask.astype(np.int64), zone_c)
-        self.vote_stats[:, :, K.V_NLL_SEEN_FX] = self._per_zone(nll_seen, zone_c)
-        tile_cols = {K.V_AUDITS: (dw[audited], dt[audited], 1), K.V_AUDIT_REJECTED: (dw[rejected], dt[rejected], 1),
-                     K.V_COMPOSED_WRONG: (aw[~right_t], at[~right_t], 1),
-                     K.V_DECISION_VOTES: (aw, at, V[aw, at].sum(axis=1).astype(np.int64))}
+        self.vote_stats[:, :, VOTE.nll_seen_fx] = self._per_zone(nll_seen, zone_c)
+        tile_cols = {VOTE.audits: (dw[audited], dt[audited], 1), VOTE.audit_rejected: (dw[rejected], dt[rejected], 1),
+                     VOTE.composed_wrong: (aw[~right_t], at[~right_t], 1),
+                     VOTE.decision_votes: (aw, at, V[aw, at].sum(axis=1).astype(np.int64))}
         for s, (rows, tiles, values) in tile_cols.items():
             per_tile = np.zeros((W, T), np.int64)
             np.add.at(per_tile, (rows, tiles), values)
@@ -265,13 +265,13 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         self.state = new_st.astype(np.uint8)
         self.attempts = a
         self.turned = turned.astype(np.uint8)
-        self.competence = self._learn_from_neighbours(c, running)
-        self._update_shared_skill(running)
-        self._advance_prefix(running)
+        self.competence = self.learn_from_neighbours(c, running)
+        self.learn_shared_skill(running)
+        self.advance_prefix(running)
 
-    def _update_shared_skill(self, running):
+    def learn_shared_skill(self, running):
         """S ← 1 − (1 − S)(1 − η_shared)^k_right, then S ← S·(1 − η_shared)^k_wrong (a wrong consensus teaches wrong)."""
-        base = F(1.0) - self.params_f[:, K.P_ETA_SHARED][:, None]
+        base = F(1.0) - self.p.eta_shared
         new = F(1.0) - (F(1.0) - self.skill) * self._power(base, self.kq)
         new = new * self._power(base, self.kq_wrong)
         self.skill = np.where(running[:, None], new, self.skill)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import InvariantError
-from kernels import constants as K
+from kernels.records import WORLD, ZONE
 
 __all__ = ["InvariantError", "check_tick", "metrics_problems"]
 
-STATE_COLUMNS = slice(K.Z_N_IDLE, K.Z_N_DEAD)  # live agents with a task, by state (dead ones are Z_N_DEAD)
+STATE_COLUMNS = ZONE.live_state_counts  # live agents with a task, by state (dead ones are ZONE.n_dead)
 
 
 def _fail(arch: str, tick: int, bad: np.ndarray, what: str, got: np.ndarray, bound) -> None:
@@ -31,12 +31,12 @@ def check_tick(arch: str, tick: int, running: np.ndarray, stats: dict, before: n
     `live` / `task`: agents with a task that are alive / in total; `moves`: M. One combined test per tick; the
     rule that broke is worked out only when one did."""
     totals, after = stats["world_totals"], stats["world_stats"]
-    done, prefix = after[:, K.W_MOVES_DONE], after[:, K.W_PREFIX]
-    resolved = totals[:, K.Z_RESOLVED]
-    bad = ((totals < 0).any(axis=1) | (resolved > live) | (totals[:, K.Z_CORRECT] > resolved)
-           | (totals[:, K.Z_ESCALATED] > resolved) | (done > moves) | (prefix > done) | (prefix < before[:, K.W_PREFIX])
-           | (done - before[:, K.W_MOVES_DONE] != totals[:, K.Z_COMPLETED_NOW])
-           | (running & ((totals[:, STATE_COLUMNS].sum(axis=1) != live) | (totals[:, K.Z_N_DEAD] != task - live))))
+    done, prefix = after[:, WORLD.moves_done], after[:, WORLD.prefix]
+    resolved = totals[:, ZONE.resolved]
+    bad = ((totals < 0).any(axis=1) | (resolved > live) | (totals[:, ZONE.correct] > resolved)
+           | (totals[:, ZONE.escalated] > resolved) | (done > moves) | (prefix > done) | (prefix < before[:, WORLD.prefix])
+           | (done - before[:, WORLD.moves_done] != totals[:, ZONE.completed_now])
+           | (running & ((totals[:, STATE_COLUMNS].sum(axis=1) != live) | (totals[:, ZONE.n_dead] != task - live))))
     if bad.any():
         _diagnose(arch, tick, running, totals, after, before, live, task, moves)
 
@@ -46,25 +46,25 @@ def _diagnose(arch, tick, running, totals, after, before, live, task, moves) -> 
     if np.any(totals < 0):  # every per-tick counter is a count: cumulative totals never decrease
         bad = (totals < 0).any(axis=1)
         col = int(np.flatnonzero(totals[int(np.flatnonzero(bad)[0])] < 0)[0])
-        _fail(arch, tick, bad, f"per-tick counter {K.ZONE_STAT_NAMES[col]} is negative", totals[:, col], 0)
+        _fail(arch, tick, bad, f"per-tick counter {ZONE.names[col]} is negative", totals[:, col], 0)
     run = np.asarray(running, bool)
     states = totals[:, STATE_COLUMNS].sum(axis=1)
     _check(arch, tick, run & (states != live), "agents counted by state ≠ live agents with a task", states, live)
-    dead = totals[:, K.Z_N_DEAD]
+    dead = totals[:, ZONE.n_dead]
     _check(arch, tick, run & (dead != task - live), "dead agents with a task ≠ task agents − live", dead,
            task - live)
-    resolved = totals[:, K.Z_RESOLVED]
+    resolved = totals[:, ZONE.resolved]
     _check(arch, tick, resolved > live, "attempts this tick > live agents with a task", resolved, live)
-    for col, name in ((K.Z_CORRECT, "correct attempts"), (K.Z_ESCALATED, "oracle calls")):
+    for col, name in ((ZONE.correct, "correct attempts"), (ZONE.escalated, "oracle calls")):
         _check(arch, tick, totals[:, col] > resolved, f"{name} this tick > attempts this tick", totals[:, col],
                resolved)
-    done, prefix = after[:, K.W_MOVES_DONE], after[:, K.W_PREFIX]
-    _check(arch, tick, done < before[:, K.W_MOVES_DONE], "moves complete decreased", done, before[:, K.W_MOVES_DONE])
+    done, prefix = after[:, WORLD.moves_done], after[:, WORLD.prefix]
+    _check(arch, tick, done < before[:, WORLD.moves_done], "moves complete decreased", done, before[:, WORLD.moves_done])
     _check(arch, tick, done > moves, "moves complete > moves of the task", done, moves)
     _check(arch, tick, prefix > done, "complete prefix > moves complete", prefix, done)
-    _check(arch, tick, prefix < before[:, K.W_PREFIX], "complete prefix decreased", prefix, before[:, K.W_PREFIX])
-    new = done - before[:, K.W_MOVES_DONE]
-    composed = totals[:, K.Z_COMPLETED_NOW]
+    _check(arch, tick, prefix < before[:, WORLD.prefix], "complete prefix decreased", prefix, before[:, WORLD.prefix])
+    new = done - before[:, WORLD.moves_done]
+    composed = totals[:, ZONE.completed_now]
     _check(arch, tick, new != composed, "moves complete grew by a different count than moves composed this tick",
            new, composed)
 

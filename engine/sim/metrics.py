@@ -1,6 +1,6 @@
 """Calibration and cost metrics of a Simulation's worlds (DESIGN §2.7), pure NumPy.
 
-Inputs are the Simulation's own integer statistics — `totals` (W, N_ZONE_STATS), `reliability` (W, 15, 3): count,
+Inputs are the Simulation's own integer statistics — `totals` (W, len(ZONE)), `reliability` (W, 15, len(BIN)): count,
 correct, Σp̂ in fixed point — so every figure here is as deterministic as the run. `TimeSeries` is a Simulation
 listener that keeps a few small per-tick arrays (moves complete, oracle calls, attempts, stage) for the plots.
 """
@@ -11,12 +11,13 @@ import math
 import numpy as np
 
 from kernels import constants as K
+from kernels.records import BIN, VOTE, WORLD, ZONE
 
 
 def _per_attempt(totals: np.ndarray, column: int, fixed_point: bool) -> np.ndarray:
     """Column of `totals` divided by resolved attempts (NaN where a world resolved none)."""
     totals = np.asarray(totals, dtype=np.int64)
-    n = totals[..., K.Z_RESOLVED].astype(float)
+    n = totals[..., ZONE.resolved].astype(float)
     value = totals[..., column] / (K.FX_SCALE if fixed_point else 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, value / np.maximum(n, 1), np.nan)
@@ -24,36 +25,36 @@ def _per_attempt(totals: np.ndarray, column: int, fixed_point: bool) -> np.ndarr
 
 def mean_nll(totals: np.ndarray) -> np.ndarray:
     """Mean negative log-likelihood of p̂ over resolved attempts, per world."""
-    return _per_attempt(totals, K.Z_NLL_FX, fixed_point=True)
+    return _per_attempt(totals, ZONE.nll_fx, fixed_point=True)
 
 
 def brier(totals: np.ndarray) -> np.ndarray:
     """Mean Brier score (p̂ − y)² over resolved attempts, per world."""
-    return _per_attempt(totals, K.Z_BRIER_FX, fixed_point=True)
+    return _per_attempt(totals, ZONE.brier_fx, fixed_point=True)
 
 
 def accuracy(totals: np.ndarray) -> np.ndarray:
     """Share of resolved attempts whose proposal was right, per world."""
-    return _per_attempt(totals, K.Z_CORRECT, fixed_point=False)
+    return _per_attempt(totals, ZONE.correct, fixed_point=False)
 
 
 def escalation_precision(totals: np.ndarray) -> np.ndarray:
     """Share of escalations where the agent's own proposal was wrong (NaN where nothing was escalated)."""
     totals = np.asarray(totals, dtype=np.int64)
-    calls = totals[..., K.Z_ESCALATED].astype(float)
+    calls = totals[..., ZONE.escalated].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(calls > 0, totals[..., K.Z_ESCALATED_WRONG] / np.maximum(calls, 1), np.nan)
+        return np.where(calls > 0, totals[..., ZONE.escalated_wrong] / np.maximum(calls, 1), np.nan)
 
 
 def reliability_bins(reliability: np.ndarray) -> dict[str, np.ndarray]:
     """Reliability-diagram bins: edges (16,), and per bin count, accuracy, mean confidence (NaN in empty bins)."""
     rel = np.asarray(reliability, dtype=np.int64)
-    count = rel[..., 0].astype(float)
+    count = rel[..., BIN.count].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        acc = np.where(count > 0, rel[..., 1] / np.maximum(count, 1), np.nan)
-        conf = np.where(count > 0, rel[..., 2] / K.FX_SCALE / np.maximum(count, 1), np.nan)
+        acc = np.where(count > 0, rel[..., BIN.correct] / np.maximum(count, 1), np.nan)
+        conf = np.where(count > 0, rel[..., BIN.phat_fx] / K.FX_SCALE / np.maximum(count, 1), np.nan)
     edges = np.linspace(0.0, 1.0, rel.shape[-2] + 1)
-    return {"edges": edges, "count": rel[..., 0], "accuracy": acc, "confidence": conf}
+    return {"edges": edges, "count": rel[..., BIN.count], "accuracy": acc, "confidence": conf}
 
 
 def ece(reliability: np.ndarray) -> np.ndarray:
@@ -73,7 +74,7 @@ def world_metrics(sim, world: int) -> dict:
     as a column of every experiment and sweep row (engine/batch/rows.py). Undefined ratios are NaN."""
     v = sim.variants[world]
     t = sim.totals[world]
-    attempts = int(t[K.Z_RESOLVED])
+    attempts = int(t[ZONE.resolved])
     calls = int(sim.oracle_calls[world])
     outcome = sim.outcome[world] or "running"
     ticks = int(sim.end_tick[world] or sim.tick)
@@ -84,18 +85,18 @@ def world_metrics(sim, world: int) -> dict:
         "outcome": outcome,
         "ticks": ticks,
         "ticks_to_complete": float(ticks) if outcome == "complete" else math.nan,
-        "moves_complete": int(sim.world_stats[world, K.W_MOVES_DONE]),
+        "moves_complete": int(sim.world_stats[world, WORLD.moves_done]),
         "moves_total": int(sim.M),
-        "prefix": int(sim.world_stats[world, K.W_PREFIX]),
+        "prefix": int(sim.world_stats[world, WORLD.prefix]),
         "final_stage": int(sim.stage[world]),
         "stage_ticks": [int(x) for x in sim.stage_ticks[world]],
         "attempts": attempts,
-        "correct": int(t[K.Z_CORRECT]),
-        "wrong_attempts": attempts - int(t[K.Z_CORRECT]),
-        "adoptions": int(t[K.Z_ADOPTED]),
+        "correct": int(t[ZONE.correct]),
+        "wrong_attempts": attempts - int(t[ZONE.correct]),
+        "adoptions": int(t[ZONE.adopted]),
         "oracle_calls": calls,
-        "escalations_wrong": int(t[K.Z_ESCALATED_WRONG]),
-        "oracle_wrong": int(t[K.Z_ORACLE_WRONG]),
+        "escalations_wrong": int(t[ZONE.escalated_wrong]),
+        "oracle_wrong": int(t[ZONE.oracle_wrong]),
         "cost": attempts * v.oracle.attempt_cost + calls * v.oracle.cost,
         "accuracy": float(accuracy(t)),
         "mean_nll": float(mean_nll(t)),
@@ -116,11 +117,11 @@ def consensus_columns(sim, world: int) -> dict:
     if not getattr(sim, "consensus", False):
         return {}
     vt, t = sim.vote_totals[world], sim.totals[world]
-    n = {name: int(vt[getattr(K, "V_" + name.upper())]) for name in
+    n = {name: int(vt[getattr(VOTE, name)]) for name in
          ("votes", "votes_right", "abstained", "red_flagged", "audits", "audit_rejected", "decision_votes")}
-    moves = int(sim.world_stats[world, K.W_MOVES_DONE])
-    attempts = int(t[K.Z_RESOLVED])
-    return {**n, "oracle_answers": int(t[K.Z_ORACLE_ANSWERS]),
+    moves = int(sim.world_stats[world, WORLD.moves_done])
+    attempts = int(t[ZONE.resolved])
+    return {**n, "oracle_answers": int(t[ZONE.oracle_answers]),
             "vote_accuracy": n["votes_right"] / n["votes"] if n["votes"] else math.nan,
             "valid_share": n["votes"] / attempts if attempts else math.nan,
             "votes_per_move": n["decision_votes"] / moves if moves else math.nan}
@@ -158,9 +159,9 @@ class TimeSeries:
 
     def __call__(self, sim, stats) -> None:
         """Append this tick's values (ended worlds keep their last values)."""
-        self.rows["moves"].append(sim.world_stats[:, K.W_MOVES_DONE].astype(np.int32))
+        self.rows["moves"].append(sim.world_stats[:, WORLD.moves_done].astype(np.int32))
         self.rows["oracle_calls"].append(sim.oracle_calls.astype(np.int32))
-        self.rows["attempts"].append(sim.totals[:, K.Z_RESOLVED].astype(np.int32))
+        self.rows["attempts"].append(sim.totals[:, ZONE.resolved].astype(np.int32))
         self.rows["stage"].append(sim.stage.astype(np.int8))
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.sim.devices import cpu_model, gpu_name
 from kernels import constants as K
+from kernels.records import WORLD, ZONE
 from replay.writer import EpisodeWriter, check_writable
 
 FRAME_RING_BYTES = 64 << 20  # cap on the device ring buffer
@@ -142,7 +143,7 @@ class Recorder:
         # ticks buffered before a metrics batch: 256, fewer with many worlds, so the rows held (and the columns
         # built from them, ~700 B a row at the flush) stay near PENDING_ROWS whatever W is
         self.pending_ticks = int(max(1, min(256, PENDING_ROWS // sim.W)))
-        self.cum_totals = np.zeros((sim.W, K.N_ZONE_STATS), np.int64)
+        self.cum_totals = np.zeros((sim.W, len(ZONE)), np.int64)
         self.curriculum_rows: list[tuple] = []
         self.known_ticks = np.full((sim.W, sim.M), -1, np.int32)
         lay = sim.layout
@@ -201,26 +202,25 @@ class Recorder:
         K_, W = now.shape[:2]
         cumulative = self.cum_totals + np.cumsum(now, axis=0)  # running totals since tick 0, (K, W, stats)
         self.cum_totals = cumulative[-1]
-        resolved_now = now[:, :, K.Z_RESOLVED]
+        resolved_now = now[:, :, ZONE.resolved]
         radii = np.asarray(sim.scenario.curriculum.radii, dtype=np.float32)
         attempt_cost = np.array([v.oracle.attempt_cost for v in sim.variants])
         call_cost = np.array([v.oracle.cost for v in sim.variants])
-        calls = cumulative[:, :, K.Z_ESCALATED]
+        calls = cumulative[:, :, ZONE.escalated]
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_nll = np.where(resolved_now > 0, now[:, :, K.Z_NLL_FX] / K.FX_SCALE / resolved_now, np.nan)
+            mean_nll = np.where(resolved_now > 0, now[:, :, ZONE.nll_fx] / K.FX_SCALE / resolved_now, np.nan)
         flat = lambda a, dtype: a.reshape(K_ * W).astype(dtype)  # noqa: E731
         return {
             "tick": np.repeat(ticks, W).astype(np.int32), "world": np.tile(np.arange(W, dtype=np.int32), K_),
             "stage": flat(stage, np.int16), "radius": radii[stage].reshape(-1),
             "n_active_zones": flat(active, np.int16),
-            **{name: flat(now[:, :, K.Z_N_IDLE + i], np.int32) for i, name in
-               enumerate(("idle", "working", "waiting", "success", "failure", "dead"))},
-            "attempts": flat(cumulative[:, :, K.Z_RESOLVED], np.int64),
-            "correct": flat(cumulative[:, :, K.Z_CORRECT], np.int64),
+            **{name: flat(now[:, :, getattr(ZONE, f"n_{name}")], np.int32) for name in K.STATE_NAMES},
+            "attempts": flat(cumulative[:, :, ZONE.resolved], np.int64),
+            "correct": flat(cumulative[:, :, ZONE.correct], np.int64),
             "escalations": flat(calls, np.int64), "oracle_calls": flat(calls, np.int64),
-            "cost": flat(cumulative[:, :, K.Z_RESOLVED] * attempt_cost + calls * call_cost, np.float64),
-            "moves_complete": flat(world[:, :, K.W_MOVES_DONE], np.int32),
-            "prefix": flat(world[:, :, K.W_PREFIX], np.int32),
+            "cost": flat(cumulative[:, :, ZONE.resolved] * attempt_cost + calls * call_cost, np.float64),
+            "moves_complete": flat(world[:, :, WORLD.moves_done], np.int32),
+            "prefix": flat(world[:, :, WORLD.prefix], np.int32),
             "mean_nll": flat(mean_nll, np.float32),
             "shared_skill": skill.reshape(K_ * W, -1).astype(np.float32),
             "running": flat(running, bool),

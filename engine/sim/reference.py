@@ -3,10 +3,13 @@
 Written for clarity, vectorised over (world, cell). It uses the float32 helpers of `engine.sim.mathref`, which repeat the
 kernel's operations in the same order, so on the CPU every field and statistic is bit-identical to the Taichi run.
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from engine.sim import mathref as R
 from kernels import constants as K
+from kernels.records import BIN, CONTROLS, PARAMS, WORLD, ZONE
 
 F = np.float32
 NEIGHBOURS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # N, E, S, W: the order neighbour learning applies them
@@ -50,12 +53,13 @@ class ReferenceWorlds:
         i, j = np.divmod(np.arange(self.N), size)
         self.tile_of_cell = ((i // tile) * self.L + j // tile).astype(np.int32)
 
-    def reset(self, seeds, params_f, params_i, alive0, c0, s0):
-        """Start every world afresh."""
+    def reset(self, seeds, params, alive0, c0, s0):
+        """Start every world afresh (`params`: the (W,) structured array of `engine.sim.params.world_params`)."""
         W, N, M = self.W, self.N, self.M
         self.seed = np.asarray(seeds, dtype=np.uint32)
-        self.params_f = np.asarray(params_f, dtype=F)
-        self.params_i = np.asarray(params_i, dtype=np.int32)
+        params = np.asarray(params, dtype=PARAMS.numpy_dtype())
+        # each parameter by name as a (W, 1) column that broadcasts over cells: p.eta, as the kernel reads it
+        self.p = SimpleNamespace(**{name: params[name][:, None].copy() for name in PARAMS.names})
         self.alive = np.asarray(alive0, dtype=np.uint8).reshape(W, N).copy()
         self.state = np.where(self.alive == 1, K.IDLE, K.DEAD).astype(np.uint8)
         self.competence = np.asarray(c0, dtype=F).reshape(W, N).copy()
@@ -68,9 +72,9 @@ class ReferenceWorlds:
         self.turned = np.zeros((W, N), np.uint8)
         self.complete_tick = np.full((W, M), -1, np.int32)
         self.composed = np.full((W, M), -1, np.int32)
-        self.world_stats = np.zeros((W, K.N_WORLD_STATS), np.int64)
-        self.zone_stats = np.zeros((W, self.Z, K.N_ZONE_STATS), np.int64)
-        self.reliability = np.zeros((W, K.RELIABILITY_BINS, 3), np.int64)
+        self.world_stats = np.zeros((W, len(WORLD)), np.int64)
+        self.zone_stats = np.zeros((W, self.Z, len(ZONE)), np.int64)
+        self.reliability = np.zeros((W, K.RELIABILITY_BINS, len(BIN)), np.int64)
         self.kq = np.zeros((W, self.Q), np.int32)
 
     def set_controls(self, ctl, zone_active):
@@ -117,10 +121,6 @@ class ReferenceWorlds:
         if ring.with_confidence:
             ring.confidence[slot] = quantise(self.confidence)
 
-    def _world(self, column, params):
-        """One per-world parameter as a (W, 1) column that broadcasts over cells."""
-        return params[:, column][:, None]
-
     def step(self, tick: int, frame_slot: int = -1):
         """Advance every running world by one tick (and record a frame into `frame_slot` when ≥ 0)."""
         self._advance(tick)
@@ -128,140 +128,167 @@ class ReferenceWorlds:
             self.capture(frame_slot)
 
     def _advance(self, tick: int):
-        """The tick itself (DESIGN §2.4)."""
-        W, N, T, P = self.W, self.N, self.T, self.P
-        pf, pi, ctl = self.params_f, self.params_i, self.ctl
-        fw = lambda col: self._world(col, pf)  # noqa: E731  (a (W, 1) float parameter)
-        iw = lambda col: self._world(col, pi)  # noqa: E731
+        """The tick itself (DESIGN §2.4), in the phases of `kernels.worlds` (same names), each vectorised over
+        (world, cell): every agent's action is decided from the state at the start of the tick."""
         self.zone_stats[:] = 0
         self.reliability[:] = 0
         self.kq[:] = 0
         self.turned[:] = 0
-        running = ctl[:, K.C_RUNNING] != 0
+        x = self._tile_tasks(tick)
+        x.state = self.state.astype(np.int32)  # the next state, written by the phases
+        x.c, x.a = self.competence, self.attempts
+        self.answer_oracle(x, tick)
+        self.start_attempt(x, tick)
+        self.resolve_attempt(x, tick)
+        self.compose_tile(x, tick)
+        self.adopt(x)
+        self.measure_tile(x)
+        self.state = x.state.astype(np.uint8)
+        self.attempts = x.a
+        self.turned = x.turned.astype(np.uint8)
+        self.competence = self.learn_from_neighbours(x.c, x.running)
+        self.learn_shared_skill(x.running)
+        self.advance_prefix(x.running)
 
-        # tile-level conditions, then broadcast to cells
+    def _tile_tasks(self, tick) -> SimpleNamespace:
+        """Which tiles are open this tick, each cell's true move, the agents that act, their random keys."""
+        W, N, P, p, ctl = self.W, self.N, self.P, self.p, self.ctl
+        x = SimpleNamespace(running=ctl[:, CONTROLS.running] != 0)
         tile_move = self.move_of_tile
         has_task_t = tile_move >= 0
         tile_k = np.maximum(tile_move, 0)
-        complete_t = (self.complete_tick[:, tile_k] >= 0) & has_task_t
-        unlocked_t = self.tile_ring[None, :] <= ctl[:, K.C_STAGE][:, None]
-        gated_t = (pi[:, K.Q_ORDER_PREFIX][:, None] != 0) & (tile_move[None, :] > self.world_stats[:, K.W_PREFIX][:, None])
-        open_t = running[:, None] & has_task_t & unlocked_t & ~complete_t & ~gated_t
-        task_t = running[:, None] & has_task_t  # tiles that are measured
+        x.complete_t = (self.complete_tick[:, tile_k] >= 0) & has_task_t
+        unlocked_t = self.tile_ring[None, :] <= ctl[:, CONTROLS.stage][:, None]
+        x.gated_t = (p.order_prefix != 0) & (tile_move[None, :] > self.world_stats[:, WORLD.prefix][:, None])
+        x.open_t = x.running[:, None] & has_task_t & unlocked_t & ~x.complete_t & ~x.gated_t
+        x.task_t = x.running[:, None] & has_task_t  # tiles that are measured
         tc = self.tile_of_cell
-        zone_c = self.tile_zone[tc]
-        true_c = self.move_packed[np.maximum(self.move_of_cell, 0)]
-        disk_c = true_c >> 4
-        src_c, dst_c = (true_c >> 2) & 3, true_c & 3
-        true_pair_c = src_c * (P - 1) + dst_c - (dst_c > src_c)
-
-        st = self.state.astype(np.int32)
-        c = self.competence
-        a = self.attempts
-        acting = open_t[:, tc] & (self.alive != 0)
-        wid = np.arange(W)[:, None]
-        active = self.zone_active[wid, zone_c] != 0
+        x.zone_c = self.tile_zone[tc]
+        x.true_c = self.move_packed[np.maximum(self.move_of_cell, 0)]
+        x.disk_c = x.true_c >> 4
+        src_c, dst_c = (x.true_c >> 2) & 3, x.true_c & 3
+        x.true_pair_c = src_c * (P - 1) + dst_c - (dst_c > src_c)
+        x.acting = x.open_t[:, tc] & (self.alive != 0)
+        x.wid = np.arange(W)[:, None]
+        x.active = self.zone_active[x.wid, x.zone_c] != 0
         key = self.math.tick_key(self.seed, tick)
-        ak = self.math.agent_key(key[:, None], np.arange(N, dtype=np.uint32)[None, :])
+        x.ak = self.math.agent_key(key[:, None], np.arange(N, dtype=np.uint32)[None, :])
+        x.st = self.state.astype(np.int32)  # the state at the start of the tick: what every agent acts on
+        return x
 
-        # WaitingOracle: the answer arrives
-        answer = acting & (st == K.WAITING) & (tick >= self.due) & (ctl[:, K.C_ORACLE_UP] != 0)[:, None]
-        oracle_ok = self.math.uniform(ak, K.DRAW_ORACLE) < fw(K.P_ORACLE_OK)
-        o_good, o_bad = answer & oracle_ok, answer & ~oracle_ok
-        # Idle/Failure in an active zone: start an attempt
-        start = acting & ((st == K.IDLE) | (st == K.FAILURE)) & active
-        # Working and due: resolve the attempt
-        resolve = acting & (st == K.WORKING) & (tick >= self.due)
-        shared = self.skill[wid, disk_c]
+    def answer_oracle(self, x, tick):
+        """WaitingOracle and due: right with probability 1 − error → Success with the true move, c += η_oracle(1 − c);
+        else Failure, a += 1."""
+        p = self.p
+        x.answer = x.acting & (x.st == K.WAITING) & (tick >= self.due) \
+            & (self.ctl[:, CONTROLS.oracle_up] != 0)[:, None]
+        oracle_ok = self.math.uniform(x.ak, K.DRAW_ORACLE) < p.oracle_ok
+        x.o_good, x.o_bad = x.answer & oracle_ok, x.answer & ~oracle_ok
+        x.state[x.o_good] = K.SUCCESS
+        x.state[x.o_bad] = K.FAILURE
+        x.c = np.where(x.o_good, x.c + p.eta_oracle * (F(1.0) - x.c), x.c)
+        x.a = np.where(x.o_bad, x.a + 1, x.a).astype(np.int32)
+        self.proposal = np.where(x.o_good, x.true_c[None, :], self.proposal)
+
+    def start_attempt(self, x, tick):
+        """Idle or Failure in an active zone: Working, due after the SLM latency."""
+        x.start = x.acting & ((x.st == K.IDLE) | (x.st == K.FAILURE)) & x.active
+        x.state[x.start] = K.WORKING
+        self.due = np.where(x.start, tick + self.p.slm_latency, self.due).astype(np.int32)
+
+    def resolve_attempt(self, x, tick):
+        """Working and due: propose (right with probability p), state a confidence p̂, count its calibration, then
+        escalate (p̂ low, enough failures, oracle available) or commit (verified: Success or Failure)."""
+        p, m = self.p, self.math
+        c, a = x.c, x.a
+        x.resolve = resolve = x.acting & (x.st == K.WORKING) & (tick >= self.due)
+        shared = self.skill[x.wid, x.disk_c]
         e = F(1.0) - (F(1.0) - c) * (F(1.0) - shared)
-        p = e * (F(1.0) - fw(K.P_KAPPA) * self.difficulty[None, :]) + fw(K.P_ALPHA) * np.minimum(a, iw(K.Q_A_MAX)).astype(F)
-        p = np.minimum(np.maximum(p, fw(K.P_P_MIN)), fw(K.P_P_MAX))
-        right = self.math.uniform(ak, K.DRAW_CORRECT) < p
-        wrong = self._wrong_proposal(disk_c, true_pair_c, self.math.uniform(ak, K.DRAW_WRONG_PAIR))
-        proposal = np.where(right, true_c[None, :], wrong)
-        eps = self.math.inverse_normal(self.math.uniform(ak, K.DRAW_NOISE))
+        prob = e * (F(1.0) - p.kappa * self.difficulty[None, :]) + p.alpha * np.minimum(a, p.a_max).astype(F)
+        prob = np.minimum(np.maximum(prob, p.p_min), p.p_max)
+        x.right = right = m.uniform(x.ak, K.DRAW_CORRECT) < prob
+        wrong = self._wrong_proposal(x.disk_c, x.true_pair_c, m.uniform(x.ak, K.DRAW_WRONG_PAIR))
+        proposal = np.where(right, x.true_c[None, :], wrong)
+        eps = m.inverse_normal(m.uniform(x.ak, K.DRAW_NOISE))
         sign = np.where(right, F(1.0), F(-1.0))
-        z = self.math.logit(p) + fw(K.P_B_OVER) * (F(1.0) - e) + fw(K.P_OMEGA) * e * sign + fw(K.P_SIGMA_CONF) * eps
-        phat = np.minimum(np.maximum(self.math.sigmoid(z), F(K.CONF_CLIP_LO)), F(K.CONF_CLIP_HI))
-        y = right.astype(np.int32)
-        nll = np.where(right, -self.math.log_f32(phat), -self.math.log_f32(F(1.0) - phat))
+        z = m.logit(prob) + p.b_over * (F(1.0) - e) + p.omega * e * sign + p.sigma_conf * eps
+        x.phat = phat = np.minimum(np.maximum(m.sigmoid(z), F(K.CONF_CLIP_LO)), F(K.CONF_CLIP_HI))
+        x.y = y = right.astype(np.int32)
+        x.nll = np.where(right, -m.log_f32(phat), -m.log_f32(F(1.0) - phat))
         yf = y.astype(F)
-        brier = (phat - yf) * (phat - yf)
-        escalate = resolve & (z < fw(K.P_Z_ESCALATE)) & (a >= iw(K.Q_A_ESCALATE)) & (ctl[:, K.C_ORACLE_AVAILABLE] != 0)[:, None]
-        commit_ok = resolve & ~escalate & right
-        commit_bad = resolve & ~escalate & ~right
-
-        new_st = st.copy()
-        new_st[o_good | commit_ok] = K.SUCCESS
-        new_st[o_bad | commit_bad] = K.FAILURE
-        new_st[start] = K.WORKING
-        new_st[escalate] = K.WAITING
-        self.due = np.where(start, tick + iw(K.Q_SLM_LATENCY), self.due)
-        self.due = np.where(escalate, tick + iw(K.Q_ORACLE_LATENCY), self.due).astype(np.int32)
-        c = np.where(o_good, c + fw(K.P_ETA_ORACLE) * (F(1.0) - c), c)
-        c = np.where(commit_ok, c + fw(K.P_ETA) * (F(1.0) - c), c)
-        a = np.where(o_bad | commit_bad, a + 1, a).astype(np.int32)
-        self.proposal = np.where(o_good, true_c[None, :], self.proposal)
+        x.brier = (phat - yf) * (phat - yf)
+        x.escalate = resolve & (z < p.z_escalate) & (a >= p.a_escalate) \
+            & (self.ctl[:, CONTROLS.oracle_available] != 0)[:, None]
+        x.commit_ok = resolve & ~x.escalate & right
+        x.commit_bad = resolve & ~x.escalate & ~right
+        x.state[x.commit_ok] = K.SUCCESS
+        x.state[x.commit_bad] = K.FAILURE
+        x.state[x.escalate] = K.WAITING
+        self.due = np.where(x.escalate, tick + p.oracle_latency, self.due).astype(np.int32)
+        x.c = np.where(x.commit_ok, c + p.eta * (F(1.0) - c), c)
+        x.a = np.where(x.commit_bad, a + 1, a).astype(np.int32)
         self.proposal = np.where(resolve, proposal, self.proposal).astype(np.int32)
         self.confidence = np.where(resolve, phat, self.confidence)
         self.history = np.where(resolve, (self.history << np.uint32(1)) | y.astype(np.uint32), self.history)
-        turned = o_good | commit_ok
+        x.turned = x.o_good | x.commit_ok
 
-        # compose per tile, then adoption
-        agree_c = (new_st == K.SUCCESS) & (self.proposal == true_c[None, :])
-        agree_t = self._per_tile(agree_c)
-        completes_t = open_t & (agree_t >= pi[:, K.Q_TAU_GREEN][:, None])
-        w_idx, t_idx = np.nonzero(completes_t)
-        self.complete_tick[w_idx, tile_move[t_idx]] = tick
-        self.composed[w_idx, tile_move[t_idx]] = self.move_packed[tile_move[t_idx]]
-        self.world_stats[:, K.W_MOVES_DONE] += completes_t.sum(axis=1)
-        adopt = completes_t[:, tc] & (self.alive != 0) & (new_st != K.SUCCESS)
-        new_st[adopt] = K.SUCCESS
-        self.proposal = np.where(adopt, true_c[None, :], self.proposal)
-        c = np.where(adopt, c + fw(K.P_ETA) * (F(1.0) - c), c)
-        turned |= adopt
-        complete_t = complete_t | completes_t
+    def compose_tile(self, x, tick):
+        """τ_green agreeing Success agents complete the tile's move: record it and its tick."""
+        agree_c = (x.state == K.SUCCESS) & (self.proposal == x.true_c[None, :])
+        x.completes_t = x.open_t & (self._per_tile(agree_c) >= self.p.tau_green)
+        w_idx, t_idx = np.nonzero(x.completes_t)
+        moves = self.move_of_tile[t_idx]
+        self.complete_tick[w_idx, moves] = tick
+        self.composed[w_idx, moves] = self.move_packed[moves]
+        self.world_stats[:, WORLD.moves_done] += x.completes_t.sum(axis=1)
 
-        # measure per zone (cells of measured tiles only)
-        measured = task_t[:, tc]
-        cols = {
-            K.Z_RESOLVED: resolve, K.Z_CORRECT: resolve & right, K.Z_ESCALATED: escalate,
-            K.Z_ESCALATED_WRONG: escalate & ~right, K.Z_ORACLE_ANSWERS: answer, K.Z_ORACLE_WRONG: o_bad,
-            K.Z_COMMIT_SUCCESS: commit_ok, K.Z_COMMIT_FAILURE: commit_bad, K.Z_ADOPTED: adopt, K.Z_STARTED: start,
+    def adopt(self, x):
+        """The tile's other live agents adopt the composed move: Success, c += η(1 − c)."""
+        x.adopt = x.completes_t[:, self.tile_of_cell] & (self.alive != 0) & (x.state != K.SUCCESS)
+        x.state[x.adopt] = K.SUCCESS
+        self.proposal = np.where(x.adopt, x.true_c[None, :], self.proposal)
+        x.c = np.where(x.adopt, x.c + self.p.eta * (F(1.0) - x.c), x.c)
+        x.turned |= x.adopt
+        x.complete_t = x.complete_t | x.completes_t
+
+    def measure_tile(self, x):
+        """Per zone: what happened this tick and the agents' current states; reliability bins; k_q."""
+        W, T, m, zone_c = self.W, self.T, self.math, x.zone_c
+        measured = x.task_t[:, self.tile_of_cell]
+        events = {
+            "resolved": x.resolve, "correct": x.resolve & x.right, "escalated": x.escalate,
+            "escalated_wrong": x.escalate & ~x.right, "oracle_answers": x.answer, "oracle_wrong": x.o_bad,
+            "commit_success": x.commit_ok, "commit_failure": x.commit_bad, "adopted": x.adopt, "started": x.start,
         }
-        for s, mask in cols.items():
-            self.zone_stats[:, :, s] = self._per_zone(mask.astype(np.int64), zone_c)
-        for s, values in ((K.Z_NLL_FX, nll), (K.Z_BRIER_FX, brier), (K.Z_PHAT_FX, phat)):
-            self.zone_stats[:, :, s] = self._per_zone(np.where(resolve, self.math.to_fixed(values), 0), zone_c)
-        for s in range(6):
-            self.zone_stats[:, :, K.Z_N_IDLE + s] = self._per_zone((measured & (new_st == s)).astype(np.int64), zone_c)
-        live = measured & (new_st != K.DEAD)
-        self.zone_stats[:, :, K.Z_COMPETENCE_FX] = self._per_zone(np.where(live, self.math.to_fixed(c), 0), zone_c)
+        for name, mask in events.items():
+            self.zone_stats[:, :, getattr(ZONE, name)] = self._per_zone(mask.astype(np.int64), zone_c)
+        for name, values in (("nll_fx", x.nll), ("brier_fx", x.brier), ("phat_fx", x.phat)):
+            self.zone_stats[:, :, getattr(ZONE, name)] = self._per_zone(np.where(x.resolve, m.to_fixed(values), 0),
+                                                                        zone_c)
+        for code, name in enumerate(K.STATE_NAMES):
+            self.zone_stats[:, :, getattr(ZONE, f"n_{name}")] = self._per_zone(
+                (measured & (x.state == code)).astype(np.int64), zone_c)
+        live = measured & (x.state != K.DEAD)
+        self.zone_stats[:, :, ZONE.competence_fx] = self._per_zone(np.where(live, m.to_fixed(x.c), 0), zone_c)
         live_t = self._per_tile(live)
-        open_left_t = task_t & ~complete_t
+        open_left_t = x.task_t & ~x.complete_t
         tz = np.broadcast_to(self.tile_zone, (W, T))
-        self.zone_stats[:, :, K.Z_OPEN_TILES] = self._per_zone((open_left_t & ~gated_t).astype(np.int64), tz)
-        self.zone_stats[:, :, K.Z_COMPLETABLE] = self._per_zone(
-            (open_left_t & (live_t >= pi[:, K.Q_TAU_GREEN][:, None])).astype(np.int64), tz)
-        self.zone_stats[:, :, K.Z_COMPLETED_NOW] = self._per_zone(completes_t.astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.open_tiles] = self._per_zone((open_left_t & ~x.gated_t).astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.completable] = self._per_zone(
+            (open_left_t & (live_t >= self.p.tau_green)).astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.completed_now] = self._per_zone(x.completes_t.astype(np.int64), tz)
 
-        bins = np.minimum((phat * F(K.RELIABILITY_BINS)).astype(np.int32), K.RELIABILITY_BINS - 1)
-        flat = (wid * K.RELIABILITY_BINS + bins)[resolve]
+        bins = np.minimum((x.phat * F(K.RELIABILITY_BINS)).astype(np.int32), K.RELIABILITY_BINS - 1)
+        flat = (x.wid * K.RELIABILITY_BINS + bins)[x.resolve]
         size = W * K.RELIABILITY_BINS
-        self.reliability[:, :, 0] = np.bincount(flat, minlength=size).reshape(W, -1)
-        self.reliability[:, :, 1] = np.bincount(flat, weights=y[resolve], minlength=size).reshape(W, -1)
-        self.reliability[:, :, 2] = np.bincount(flat, weights=self.math.to_fixed(phat)[resolve], minlength=size).reshape(W, -1)
+        self.reliability[:, :, BIN.count] = np.bincount(flat, minlength=size).reshape(W, -1)
+        self.reliability[:, :, BIN.correct] = np.bincount(flat, weights=x.y[x.resolve], minlength=size).reshape(W, -1)
+        self.reliability[:, :, BIN.phat_fx] = np.bincount(flat, weights=m.to_fixed(x.phat)[x.resolve],
+                                                          minlength=size).reshape(W, -1)
 
-        teach = commit_ok | ((pi[:, K.Q_DISTILL] != 0)[:, None] & (o_good | adopt))
-        kflat = (wid * self.Q + disk_c[None, :])[teach]
+        teach = x.commit_ok | ((self.p.distill != 0) & (x.o_good | x.adopt))
+        kflat = (x.wid * self.Q + x.disk_c[None, :])[teach]
         self.kq[:] = np.bincount(kflat, minlength=W * self.Q).reshape(W, self.Q)
-
-        self.state = new_st.astype(np.uint8)
-        self.attempts = a
-        self.turned = turned.astype(np.uint8)
-        self.competence = self._learn_from_neighbours(c, running)
-        self._update_shared_skill(running)
-        self._advance_prefix(running)
 
     # ---- helpers
     def _wrong_proposal(self, disk, true_pair, u):
@@ -288,13 +315,13 @@ class ReferenceWorlds:
         np.add.at(out, flat, values[keep].astype(np.int64))
         return out.reshape(self.W, self.Z)
 
-    def _learn_from_neighbours(self, c, running):
+    def learn_from_neighbours(self, c, running):
         """c_j += η_nbr·max(0, c_i − c_j) for each neighbour i that turned Success, in the order N, E, S, W."""
         W, G = self.W, self.G
         c2 = c.reshape(W, G, G)
         turned = self.turned.reshape(W, G, G).astype(F)
         learner = (running[:, None] & (self.alive != 0) & (self.move_of_cell >= 0)[None, :]).reshape(W, G, G)
-        eta = self.params_f[:, K.P_ETA_NBR][:, None, None]
+        eta = self.p.eta_nbr[:, :, None]
         idx = np.arange(G)
         out = c2.copy()
         for di, dj in NEIGHBOURS:
@@ -305,9 +332,9 @@ class ReferenceWorlds:
             out = out + eta * (gate * np.maximum(F(0.0), c2[:, ic][:, :, jc] - out))
         return np.where(learner, out, c2).reshape(W, -1)
 
-    def _update_shared_skill(self, running):
+    def learn_shared_skill(self, running):
         """S ← 1 − (1 − S)(1 − η_shared)^k_q, the power by squaring as in the kernel."""
-        base = np.broadcast_to(F(1.0) - self.params_f[:, K.P_ETA_SHARED][:, None], self.skill.shape).copy()
+        base = np.broadcast_to(F(1.0) - self.p.eta_shared, self.skill.shape).copy()
         power = np.ones_like(self.skill)
         kk = self.kq.astype(np.int64)
         while np.any(kk > 0):
@@ -318,10 +345,10 @@ class ReferenceWorlds:
         new = F(1.0) - (F(1.0) - self.skill) * power
         self.skill = np.where(running[:, None], new, self.skill)
 
-    def _advance_prefix(self, running):
+    def advance_prefix(self, running):
         """Extend each running world's complete prefix."""
         for w in np.nonzero(running)[0]:
-            p = int(self.world_stats[w, K.W_PREFIX])
+            p = int(self.world_stats[w, WORLD.prefix])
             while p < self.M and self.complete_tick[w, p] >= 0:
                 p += 1
-            self.world_stats[w, K.W_PREFIX] = p
+            self.world_stats[w, WORLD.prefix] = p

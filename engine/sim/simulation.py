@@ -29,6 +29,7 @@ from engine.sim.params import world_params
 from engine.sim.seeds import check_seed_range, check_seeds
 from engine.sim.tasks import make_task
 from kernels import constants as K
+from kernels.records import BIN, CONTROLS, VOTE, WORLD, ZONE
 from scenarios.errors import ScenarioError
 
 def batch_key(scenario) -> tuple:
@@ -153,13 +154,13 @@ class Simulation:
         W, lay = self.W, self.layout
         self.managers = self._make_managers()
         N = lay.size * lay.size
-        params_f, params_i = world_params(self.variants)
+        params = world_params(self.variants)
         alive0 = np.broadcast_to(lay.alive0.astype(np.uint8), (W, N))
         c0_cells = lay.c0_map if lay.c0_map is not None else None
         c0 = np.stack([c0_cells if c0_cells is not None else np.full(N, np.float32(v.agents.c0), np.float32)
                        for v in self.variants])
         s0 = np.stack([np.full(self.task.n_categories, np.float32(v.agents.s0), np.float32) for v in self.variants])
-        self.device.reset(self.seeds.astype(np.uint32), params_f, params_i, alive0, c0, s0)
+        self.device.reset(self.seeds.astype(np.uint32), params, alive0, c0, s0)
         self.knobs = {  # per-world host-side knobs as arrays, so the per-tick bookkeeping is vectorised
             "budget": np.array([v.oracle.budget for v in self.variants], np.int64),
             "oracle_enabled": np.array([v.oracle.enabled for v in self.variants], bool),
@@ -180,17 +181,17 @@ class Simulation:
         self.end_tick = np.zeros(W, np.int64)
         self.last_progress = np.zeros(W, np.int64)
         self.stage_ticks = [[0] for _ in range(W)]  # tick at which each stage began
-        self.zone_stats = np.zeros((W, self.Z, K.N_ZONE_STATS), np.int64)
+        self.zone_stats = np.zeros((W, self.Z, len(ZONE)), np.int64)
         # consensus mode: the last tick's vote statistics per zone, and their totals over the episode
-        self.vote_stats = np.zeros((W, self.Z, K.N_VOTE_STATS), np.int64) if self.consensus else None
-        self.vote_totals = np.zeros((W, K.N_VOTE_STATS), np.int64)
+        self.vote_stats = np.zeros((W, self.Z, len(VOTE)), np.int64) if self.consensus else None
+        self.vote_totals = np.zeros((W, len(VOTE)), np.int64)
         # before the first tick every task tile is open, except those waiting for their predecessor
         first_open = lay.move_of_tile == 0 if self.scenario.layout.order == "prefix" else lay.move_of_tile >= 0
         self.open_tiles = np.zeros((W, self.Z), np.int64)
         np.add.at(self.open_tiles, (slice(None), lay.tile_zone[first_open]), 1)
-        self.totals = np.zeros((W, K.N_ZONE_STATS), np.int64)  # per-tick counters summed over zones and ticks
-        self.reliability = np.zeros((W, K.RELIABILITY_BINS, 3), np.int64)
-        self.world_stats = np.zeros((W, K.N_WORLD_STATS), np.int64)
+        self.totals = np.zeros((W, len(ZONE)), np.int64)  # per-tick counters summed over zones and ticks
+        self.reliability = np.zeros((W, K.RELIABILITY_BINS, len(BIN)), np.int64)
+        self.world_stats = np.zeros((W, len(WORLD)), np.int64)
         self.oracle_calls = np.zeros(W, np.int64)
         self.plan_check = [None] * W
         self._errors = (-1, np.zeros(W, np.int64), np.full(W, -1, np.int64))  # (tick computed at, errors, first)
@@ -241,7 +242,8 @@ class Simulation:
             active[rows] = np.asarray(manager.choose(obs), dtype=bool) & obs.open
         active &= self.running[:, None]
         avail, up = self._oracle_flags()
-        ctl = np.stack([self.running, self.stage, avail, up], axis=1).astype(np.int32)
+        controls = {"running": self.running, "stage": self.stage, "oracle_available": avail, "oracle_up": up}
+        ctl = np.stack([controls[name] for name in CONTROLS.names], axis=1).astype(np.int32)
         self.device.set_controls(ctl, active)
         self.device.step(self.tick, self.frame_request(self.tick) if self.frame_request else -1)
         stats = self.device.stats()
@@ -264,25 +266,25 @@ class Simulation:
         run = self.running
         zs = stats["zone_stats"]
         per_world = stats["world_totals"]
-        self.agent_steps += int(per_world[:, K.Z_N_IDLE:K.Z_N_DEAD].sum())
+        self.agent_steps += int(per_world[:, ZONE.live_state_counts].sum())
         self.totals += per_world
         self.reliability += stats["reliability"]
-        self.oracle_calls += per_world[:, K.Z_ESCALATED]
+        self.oracle_calls += per_world[:, ZONE.escalated]
         if self.consensus:  # audits are oracle calls too
             votes = stats["vote_stats"]
             self.vote_totals += votes.sum(axis=1)
-            self.oracle_calls += votes[:, :, K.V_AUDITS].sum(axis=1)
+            self.oracle_calls += votes[:, :, VOTE.audits].sum(axis=1)
         if run.all():
             self.zone_stats = zs
-            self.open_tiles = zs[:, :, K.Z_OPEN_TILES]
+            self.open_tiles = zs[:, :, ZONE.open_tiles]
             if self.consensus:
                 self.vote_stats = votes
         else:
             self.zone_stats[run] = zs[run]
-            self.open_tiles[run] = zs[run, :, K.Z_OPEN_TILES]
+            self.open_tiles[run] = zs[run, :, ZONE.open_tiles]
             if self.consensus:
                 self.vote_stats[run] = votes[run]
-        moved = stats["world_stats"][:, K.W_MOVES_DONE] > self.world_stats[:, K.W_MOVES_DONE]
+        moved = stats["world_stats"][:, WORLD.moves_done] > self.world_stats[:, WORLD.moves_done]
         self.last_progress[run & moved] = self.tick
         self.world_stats = stats["world_stats"].copy()
         self.skill = stats["skill"]
@@ -294,8 +296,8 @@ class Simulation:
         # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage
         per_ring = self.zone_stats.reshape(self.W, lay.n_rings, lay.n_sectors, -1).sum(axis=2)
         inside = per_ring.cumsum(axis=1)[rows, self.stage]
-        live = inside[:, K.Z_N_IDLE:K.Z_N_DEAD].sum(axis=1)
-        success = inside[:, K.Z_N_SUCCESS]
+        live = inside[:, ZONE.live_state_counts].sum(axis=1)
+        success = inside[:, ZONE.n_success]
         advance = (self.running & ~self.unlock_all & (self.stage < self.layout.n_rings - 1) & (live > 0)
                    & (success >= self.knobs["tau_stage"] * live))
         for w in np.nonzero(advance)[0]:
@@ -305,8 +307,8 @@ class Simulation:
 
     def _settle_outcomes(self):
         """Give an outcome to worlds that completed, stalled or reached max_ticks (first matching rule wins)."""
-        done = self.world_stats[:, K.W_MOVES_DONE] >= self.M
-        stuck = self.zone_stats[:, :, K.Z_COMPLETABLE].sum(axis=1) == 0
+        done = self.world_stats[:, WORLD.moves_done] >= self.M
+        stuck = self.zone_stats[:, :, ZONE.completable].sum(axis=1) == 0
         idle = self.tick - self.last_progress >= self.knobs["stall_ticks"]
         capped = self.tick + 1 >= self.knobs["max_ticks"]
         ending = self.running & (done | stuck | idle | capped)
@@ -365,8 +367,8 @@ class Simulation:
 
     def capture_frame(self, slot: int):
         """Record the current state into a frame-ring slot without advancing (one launch, every world paused)."""
-        paused = np.zeros((self.W, K.N_CTL), np.int32)
-        paused[:, K.C_STAGE] = self.stage
+        paused = np.zeros((self.W, len(CONTROLS)), np.int32)  # running = 0: nothing acts
+        paused[:, CONTROLS.stage] = self.stage
         self.device.set_controls(paused, np.zeros((self.W, self.Z), bool))
         self.device.step(self.tick, slot)
 
