@@ -304,3 +304,63 @@ def test_info_counts_the_flagged_wrong_moves(episodes):
     doctored_info = episode_info(episodes["doctored"][1])
     assert doctored_info["wrong_moves"] == {"0": 2}
     assert "moves     62, wrong: world 0: 2" in format_info(doctored_info)
+
+
+# --- a real consensus episode (DESIGN §2.8): errors enter by voting, and every tool finds the same ones -------------
+
+CONSENSUS_SMOKE = {"consensus.feedback": "consensus", "consensus.k_ahead": 1, "consensus.tau_commit": 0.5}
+
+
+@pytest.fixture(scope="module")
+def consensus_episode(tmp_path_factory):
+    """smoke voted first-to-ahead-by-1 with τ_commit 0.5 (errors enter), 2 worlds recorded, through the CLI."""
+    from tests.conftest import run_cli
+
+    folder = tmp_path_factory.mktemp("consensus")
+    scenario = folder / "smoke-k1.toml"
+    scenario.write_text(load_scenario("smoke", CONSENSUS_SMOKE).text)
+    r = run_cli("run", scenario, "--seed", "0", "--worlds", "2", "--record-worlds", "0,1", "--arch", "cpu",
+                "--json", "--out", folder / "ep")
+    return r, folder / "ep"
+
+
+def test_consensus_run_reports_errors_and_exits_1(consensus_episode):
+    r, _ = consensus_episode
+    assert r.returncode == 1, r.stderr
+    worlds = json.loads(r.stdout)["world_results"]
+    assert all(w["outcome"] == "complete" and w["errors"] > 0 and w["plan_valid"] is False for w in worlds)
+
+
+def test_verify_finds_the_errors_of_a_consensus_episode(consensus_episode):
+    from tests.conftest import run_cli
+
+    r, folder = consensus_episode
+    worlds = json.loads(r.stdout)["world_results"]
+    ep = Episode.open(folder)
+    report = audit(ep)
+    for w in worlds:
+        line = (f"world {w['world']}: {w['errors']} wrong move(s) in the composed plan, the first is move "
+                f"{w['first_error']} (independent validator)")
+        assert line in report.problems, report.problems
+    assert not any("altered" in p or "manifest says" in p for p in report.problems), report.problems
+    moves = ep.moves()
+    assert int(moves.column("wrong").to_numpy().sum()) == sum(w["errors"] for w in worlds)
+    v = run_cli("verify", folder)
+    assert v.returncode == 1 and f"{worlds[0]['errors']} wrong move(s)" in v.stdout
+
+
+def test_a_tampered_consensus_episode_is_still_caught(consensus_episode, tmp_path):
+    r, folder = consensus_episode
+    first = json.loads(r.stdout)["world_results"][0]["first_error"]
+    truth = expected_plan(5, 3)
+    edited = tmp_path / "hidden"
+    shutil.copytree(folder, edited)
+
+    def hide_first_error(cols):  # make the first wrong move right and drop its flag
+        row = np.nonzero((cols["world"] == 0) & (cols["move"] == first))[0][0]
+        cols["disk"][row], cols["src"][row], cols["dst"][row] = truth[first]
+        cols["wrong"][row] = False
+
+    rewrite_moves(edited, hide_first_error)
+    problems = audit(Episode.open(edited)).problems
+    assert any("the manifest says errors" in p for p in problems), problems
