@@ -21,8 +21,12 @@ $(TSTAMP): $(STAMP)
 
 install: $(STAMP)
 
+# `run` exits 1 when a world stalls or hits max_ticks: an outcome of the model, shown in the summary, not a failed
+# demo (make would print "Error 1"); bad input (2), a crash or Ctrl-C (130) still fail.
 demo: $(STAMP)
-	$(VENV)/bin/gridhanoi run paper --seed 0
+	@$(VENV)/bin/gridhanoi run paper --seed 0; rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "(a world ended stalled or at max_ticks: a result of the model; the demo ran fine)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 test: $(TSTAMP)
 	$(PY) -m pytest

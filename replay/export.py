@@ -26,15 +26,24 @@ def _viewer(folder, world, tick, size, overlays):
     ensure_headless()
     from replay.viewer import Viewer
 
-    return Viewer(folder, world=world, tick=tick, size=size, overlays=overlays)
+    viewer = Viewer(folder, world=world, tick=tick, size=size, overlays=overlays)
+    viewer.interactive = False  # an image: no "paused", no "click or drag to seek"
+    return viewer
+
+
+def default_png_tick(t0: int, t1: int) -> int:
+    """Return the tick a PNG shows when none is asked: the episode's middle tick. The last frame of a complete
+    episode is all green and shows the least; mid-episode shows the curriculum at work."""
+    return (t0 + t1) // 2
 
 
 def export_png(folder: os.PathLike | str, out: os.PathLike | str, world: int | None = None, tick: int | None = None,
                size: tuple[int, int] = PNG_SIZE, overlays=None) -> Path:
-    """Render one tick (default: the last) of an episode to a PNG file and return its path."""
+    """Render one tick (default: the episode's middle tick, default_png_tick) to a PNG file; return its path."""
     viewer = _viewer(folder, world, tick, size, overlays)
     if tick is None:
-        viewer.seek(viewer.data().t1)
+        data = viewer.data()
+        viewer.seek(default_png_tick(data.t0, data.t1))
     return viewer.screenshot(out)
 
 

@@ -67,6 +67,7 @@ class Viewer:
         self.screenshot_dir = Path(screenshot_dir)
         self.help = False
         self.running = True
+        self.interactive = True  # False for exports: an image shows no play state and no mouse hints
         self.message = ""
         self._message_left = 0.0
         self._data: dict[int, WorldData] = {}
@@ -382,8 +383,9 @@ class Viewer:
                    D.FG),
                   (f"moves {data.moves.complete(tick)}/{self.static.n_moves}  prefix {prefix}", D.FG),
                   (f"oracle calls {'-' if oracle is None else oracle}", D.FG),
-                  *self._error_segment(data, tick),
-                  (f"{'playing' if self.playing or self.live else 'paused'}  {self.speed:g} ticks/s", D.DIM)]
+                  *self._error_segment(data, tick)]
+        if self.interactive:
+            second.append((f"{'playing' if self.playing or self.live else 'paused'}  {self.speed:g} ticks/s", D.DIM))
         return [first, second]
 
     @staticmethod
@@ -425,7 +427,7 @@ class Viewer:
         errors = data.moves.error_ticks
         label = "moves composed (bars), stage changes (blue)" + (", wrong moves (pink)" if len(errors) else "")
         D.draw_timeline(surface, r.timeline, self.text, data.t0, data.t1, tick, density, data.stage_marks(),
-                        label + " — click or drag to seek", errors=errors)
+                        label + (" — click or drag to seek" if self.interactive else ""), errors=errors)
 
     def _move_density(self, data, bins: int):
         """Moves composed per timeline bar, cached: a million-move episode would otherwise re-bin every frame."""

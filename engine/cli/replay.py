@@ -17,7 +17,8 @@ def register(subparsers) -> None:
                     "still writing, or export a PNG of one tick or a GIF of a tick range without a window.")
     parser.add_argument("episode", help="episode folder (the --out of `gridhanoi run`)")
     parser.add_argument("--world", type=int, help="world to show (default: the first recorded)")
-    parser.add_argument("--tick", type=int, help="tick to start at (export: the tick of the PNG; default: the last)")
+    parser.add_argument("--tick", type=int,
+                        help="tick to start at (export: the tick of the PNG; default: the episode's middle tick)")
     parser.add_argument("--speed", type=float, default=10.0, help="playback speed in ticks per second (default 10)")
     parser.add_argument("--follow", action="store_true", help="keep up with an episode a run is still writing")
     parser.add_argument("--export", metavar="FILE", help="write FILE.png (one tick) or FILE.gif (a range) and exit")
