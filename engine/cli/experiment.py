@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds {args.seeds} over {len(configs)} configurations reaches seed {last}, past "
                          f"{MAX_SEED}; use fewer --seeds")
     batches = E.plan_batches(configs, args.seeds, paired=paired)
-    from engine.sim.memory import check_scenario_memory
+    from engine.sim.preflight import check_scenario_memory
     for batch in batches:  # a batch too big for this machine is bad input (exit 2), not a crashed job
         check_scenario_memory(batch.configs[0].variant, batch.worlds)
     folder = output_folder(args, scenarios)

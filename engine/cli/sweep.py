@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 def check_jobs_memory(spec) -> None:
     """Refuse (exit 2) a sweep whose jobs of `worlds_per_job` worlds would not fit in memory, before any job."""
-    from engine.sim.memory import check_scenario_memory
+    from engine.sim.preflight import check_scenario_memory
     from scenarios.loader import load_scenario
 
     worlds = min(spec.worlds_per_job, max(1, len(spec.seeds)) * max(1, _grid_points(spec)))

@@ -109,13 +109,6 @@ def largest_worlds(scenario, n_zones: int, budget: int, record: bool = False) ->
     return int(worlds)
 
 
-def check_scenario_memory(scenario, worlds: int, record: bool = False) -> None:
-    """check_memory for a scenario whose layout is not built yet (experiment batches, sweep jobs)."""
-    from engine.sim.simulation import build_world_layout
-
-    check_memory(scenario, worlds, build_world_layout(scenario)[1].n_zones, record)
-
-
 def check_memory(scenario, worlds: int, n_zones: int, record: bool = False) -> None:
     """Refuse (UsageError, one line) a run whose projected peak exceeds SHARE of the available memory."""
     cells = worlds * scenario.grid.size ** 2

@@ -24,6 +24,7 @@ from engine.sim.invariants import check_tick
 from engine.sim.layout import build_layout
 from engine.sim.metrics import world_metrics
 from engine.managers import ManagerError, ZoneObservation, manager_class
+from engine.sim.manager_check import check_manager
 from engine.sim.memory import check_memory
 from engine.sim.params import world_params
 from engine.sim.seeds import check_seed_range, check_seeds
@@ -106,7 +107,6 @@ class Simulation:
             raise ValueError("seeds must hold one episode seed per world")
         self.seed = int(self.seeds[0])
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
-        from engine.sim.preflight import check_manager
         for v in {v.curriculum: v for v in self.variants}.values():  # the checks `scenario check` makes
             check_manager(v, self.layout.zone_ring)
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
