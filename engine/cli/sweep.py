@@ -32,20 +32,14 @@ def register(subparsers) -> None:
 
 def check_jobs_memory(spec) -> None:
     """Refuse (exit 2) a sweep whose jobs of `worlds_per_job` worlds would not fit in memory, before any job."""
+    from engine.batch.sweep.jobs import expand
     from engine.sim.preflight import check_scenario_memory
-    from scenarios.loader import load_scenario
+    from engine.sim.simulation import batch_key
 
-    worlds = min(spec.worlds_per_job, max(1, len(spec.seeds)) * max(1, _grid_points(spec)))
-    for name in spec.scenarios:
-        check_scenario_memory(load_scenario(name, dict(spec.fixed)), worlds)
-
-
-def _grid_points(spec) -> int:
-    """Return the number of parameter combinations of the spec's [params] grid."""
-    points = 1
-    for _, values in spec.params:
-        points *= len(values)
-    return points
+    configs = expand(spec)  # the effective scenarios of the jobs, as the driver builds them
+    worlds = min(spec.worlds_per_job, len(configs) * len(spec.seeds))  # a job holds at most worlds_per_job runs
+    for variant in {batch_key(c.variant): c.variant for c in configs}.values():
+        check_scenario_memory(variant, worlds)
 
 
 def run(args: argparse.Namespace) -> int:
