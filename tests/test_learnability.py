@@ -89,12 +89,12 @@ def test_learnability_completes_smoke(taichi_cpu):
 def test_consensus_mode_scores_the_agreement_rate_not_the_truth():
     """In consensus mode managers see agreement with the tile's leader (DESIGN §2.8.7): a zone whose attempts are
     all right but disagree half the time is the most learnable, one that is all wrong but agrees is not."""
-    from kernels import constants as K
+    from kernels.records import VOTE
 
     m = make_manager("learnability", [1], 2, zones_per_tick=1, epsilon=0.0, lp_window=5)
     obs = observation([[10, 10]], [[10, 0]])  # truth: zone 0 all right, zone 1 all wrong
-    votes = np.zeros((1, 2, K.N_VOTE_STATS), np.int64)
-    votes[0, :, K.V_AGREE] = [5, 10]  # what managers may see
+    votes = np.zeros((1, 2, len(VOTE)), np.int64)
+    votes[0, :, VOTE.agree] = [5, 10]  # what managers may see
     obs.vote_stats = votes
     for _ in range(3):
         m.update(obs)
