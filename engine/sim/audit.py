@@ -249,6 +249,7 @@ def audit(episode) -> AuditReport:
         check_wrong_moves(episode, report)  # wrong moves from the files alone, against the episode's own claims
         check_consistency(episode, report)
         report.problems += metrics_problems(episode)  # the run's per-tick invariants, on the recorded counters
-    except EpisodeError as exc:  # a file that cannot be decoded: invalid, named
-        report.problems.append(str(exc))
+    except EpisodeError as exc:  # a file that cannot be decoded: invalid, named (once)
+        if str(exc) not in report.problems:
+            report.problems.append(str(exc))
     return report
