@@ -22,10 +22,10 @@ WORLD_KNOBS = [
 ]
 
 
-def consensus_batch(tile: int, backend: str, **base):
+def consensus_batch(tile: int, backend: str, pegs: int = 3):
     """A smoke-sized consensus batch of len(WORLD_KNOBS) worlds with tiles of `tile`×`tile` agents."""
     common = {"consensus.feedback": "consensus", "grid.tile": tile, "grid.tau_green": 1, "agents.c0": 0.05,
-              "curriculum.manager": "stages", **base}
+              "curriculum.manager": "stages", "task.pegs": pegs}
     variants = [load_scenario("smoke", {**common, **knobs}) for knobs in WORLD_KNOBS]
     return Simulation(variants[0], seed=5, worlds=len(variants), arch="cpu", backend=backend, variants=variants)
 
@@ -36,10 +36,11 @@ def votes_of(device):
     return as_np(device.votes), as_np(device.vote_phat)
 
 
-@pytest.mark.parametrize("tile", [1, 2])
-def test_consensus_kernel_matches_reference_bit_for_bit(taichi_cpu, tile):
-    """Every agent field, vote counter and statistic equal after every tick, in every configuration."""
-    a, b = consensus_batch(tile, "taichi"), consensus_batch(tile, "reference")
+@pytest.mark.parametrize("tile, pegs", [(1, 3), (2, 3), (2, 4)])
+def test_consensus_kernel_matches_reference_bit_for_bit(taichi_cpu, tile, pegs):
+    """Every agent field, vote counter and statistic equal after every tick, in every configuration (4 pegs: 12
+    answers, 13 Frame–Stewart moves)."""
+    a, b = consensus_batch(tile, "taichi", pegs), consensus_batch(tile, "reference", pegs)
     while a.running.any():
         a.step()
         b.step()
