@@ -451,9 +451,10 @@ def test_prefix_order_is_a_sequential_front(backend):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "kernel and reference: the per-zone open-tile count the manager sees is computed with the prefix gate of the tick "
-    "that just ran, before that tick's prefix advance, so the zone of move k's tile is reported closed for one tick "
-    "after move k − 1 completes: every prefix step waits one idle tick (B starts at tick 3, C at tick 6)"))
+    "kernel and reference: measure_tile counts the zone's open_tiles (what the manager may choose) with the prefix "
+    "gate of the tick that just ran, before advance_prefix, so the zone of move k's tile is reported closed for one "
+    "tick after move k − 1 completes: every prefix step that enters a new zone waits one idle tick (B starts at "
+    "tick 3, C at tick 6)"))
 def test_prefix_next_tile_starts_the_tick_after(backend):
     """Move k − 1 composed at tick t → move k's tile starts at t + 1 (it is unlocked and its zone open)."""
     tr = run(PREFIX, backend, 9)
