@@ -18,10 +18,10 @@ def run(arch: str, scenario: str, seed: int, worlds: int) -> dict:
     import numpy as np
 
     from engine.sim.simulation import Simulation
-    from kernels import constants as K
+    from kernels.records import ZONE
     from scenarios.loader import load_scenario
 
-    FX_SUMS = [K.Z_NLL_FX, K.Z_BRIER_FX, K.Z_PHAT_FX]
+    FX_SUMS = [ZONE.nll_fx, ZONE.brier_fx, ZONE.phat_fx]
 
     sim = Simulation(load_scenario(scenario), seed=seed, worlds=worlds, arch=arch)
     digest = hashlib.sha256()
