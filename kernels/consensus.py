@@ -75,6 +75,7 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
         dev.cast[w, n] = ti.u8(0)
         st = ti.cast(dev.state[w, n], ti.i32)
         if is_open and dev.alive[w, n] != 0:
+            acc[ZONE.active] += 1
             c = dev.competence[w, n]
             a = dev.attempts[w, n]
             ak = agent_key(key, n)

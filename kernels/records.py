@@ -102,6 +102,8 @@ ZONE = Record(*_all(
     "open_tiles",       # task tiles not yet complete and not waiting for their predecessor (order = prefix)
     "completed_now",    # moves composed this tick
     "completable",      # open task tiles that still have ≥ τ_green live agents
+    "active",           # live agents in open tiles (unlocked, not complete, not gated): the agents this tick
+                        # advanced — the unit of every benchmark headline (active agent-steps)
 ))
 ZONE.state_counts = slice(ZONE.n_idle, ZONE.n_idle + len(STATE_NAMES))           # every state, Dead included
 ZONE.live_state_counts = slice(ZONE.n_idle, ZONE.n_idle + STATE_NAMES.index("dead"))  # the live states

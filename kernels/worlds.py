@@ -398,6 +398,7 @@ class WorldsDevice:
             self.turned[w, n] = ti.u8(0)
             st = ti.cast(self.state[w, n], ti.i32)
             if task.is_open != 0 and self.alive[w, n] != 0:
+                tally.active += 1
                 if st == K.WAITING:
                     if tick >= self.due[w, n] and ctl.oracle_up != 0:
                         self.answer_oracle(w, n, task, p, tally)

@@ -121,8 +121,9 @@ def test_verified_mode_unchanged(taichi_cpu, name):
     complete_tick, composed = sim.device.moves_table()
     snap = sim.device.snapshot()
     digest = hashlib.sha256()
+    totals = np.delete(sim.totals, ZONE.active, axis=1)  # a statistic added later (active agents) is not hashed
     for array in (complete_tick, composed, snap["competence"], snap["state"], snap["attempts"], snap["history"],
-                  sim.totals, sim.reliability):
+                  totals, sim.reliability):
         digest.update(np.ascontiguousarray(array).tobytes())
     figures = [(w["ticks"], w["attempts"], w["oracle_calls"], w["adoptions"]) for w in sim.summary()["world_results"]]
     assert (figures, digest.hexdigest()[:16]) == VERIFIED_BEFORE[name]

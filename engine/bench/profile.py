@@ -76,8 +76,9 @@ def name_tasks(names: list[str], kernel: str, labels: list[str]) -> dict[str, st
     return named
 
 
-def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu") -> list[dict]:
-    """Per offloaded task time over `ticks` ticks, with Taichi's kernel profiler (TI_KERNEL_PROFILER=1 at init)."""
+def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu", start: int = 0) -> list[dict]:
+    """Per offloaded task time over `ticks` ticks after `start` untimed ones, with Taichi's kernel profiler
+    (TI_KERNEL_PROFILER=1 at init)."""
     import taichi as ti
     from taichi.lang import impl
 
@@ -87,6 +88,8 @@ def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu") -> li
     for _ in range(TAICHI_WARMUP):
         sim.step()
     sim.reset()
+    for _ in range(start):
+        sim.step()
     ti.sync()
     ti.profiler.clear_kernel_profiler_info()
     for _ in range(ticks):

@@ -241,6 +241,7 @@ class ConsensusReferenceWorlds(ReferenceWorlds):
         # one live agent can decide a tile alone (it votes again and again)
         self.zone_stats[:, :, ZONE.completable] = self._per_zone((open_left_t & (live_t >= 1)).astype(np.int64), tz)
         self.zone_stats[:, :, ZONE.completed_now] = self._per_zone(accepted.astype(np.int64), tz)
+        self.zone_stats[:, :, ZONE.active] = self._per_zone(acting.astype(np.int64), zone_c)
         vote_cols = {VOTE.votes: commit, VOTE.votes_right: commit & right, VOTE.abstained: abstain, VOTE.red_flagged: red,
                      VOTE.agree: commit & agrees,
                      VOTE.nll_seen_n: nll_seen_n}

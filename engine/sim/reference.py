@@ -259,6 +259,7 @@ class ReferenceWorlds:
             "resolved": x.resolve, "correct": x.resolve & x.right, "escalated": x.escalate,
             "escalated_wrong": x.escalate & ~x.right, "oracle_answers": x.answer, "oracle_wrong": x.o_bad,
             "commit_success": x.commit_ok, "commit_failure": x.commit_bad, "adopted": x.adopt, "started": x.start,
+            "active": x.acting,
         }
         for name, mask in events.items():
             self.zone_stats[:, :, getattr(ZONE, name)] = self._per_zone(mask.astype(np.int64), zone_c)
