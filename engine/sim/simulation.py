@@ -196,7 +196,10 @@ class Simulation:
         self.plan_check = [None] * W
         self._errors = (-1, np.zeros(W, np.int64), np.full(W, -1, np.int64))  # (tick computed at, errors, first)
         self.wall = 0.0
-        self.agent_steps = 0
+        self.agent_steps = 0         # live agents with a task in running worlds, summed over ticks
+        self.active_agent_steps = 0  # of those, the agents in open tiles: what the ticks really advanced
+        self.unlimited_oracle = bool((self.knobs["budget"] < 0).all())
+        self.oracle_up = np.ones(W, bool)
         self.listeners = []  # callables(sim, stats) run after every tick (recorder, progress)
         self.frame_request = None  # callable(tick) → frame-ring slot to record after this tick, or −1
 
@@ -204,6 +207,8 @@ class Simulation:
     def _oracle_flags(self):
         """(available, up) per world: up = not in an outage; available = enabled, up and budget left."""
         outage = any(o.start <= self.tick < o.end for o in self.scenario.faults.oracle_outage)  # batch-wide
+        if not outage and self.unlimited_oracle:  # the usual case: the same flags every tick
+            return self.knobs["oracle_enabled"], self.oracle_up
         up = np.full(self.W, not outage)
         budget = self.knobs["budget"]
         avail = self.knobs["oracle_enabled"] & up & ((budget < 0) | (self.oracle_calls < budget))
@@ -221,6 +226,8 @@ class Simulation:
 
     def _apply_faults(self):
         """Agents scheduled to die at this tick die now (same cells in every world: a layout property)."""
+        if not self.scenario.faults.die_at:
+            return
         for i, event in enumerate(self.scenario.faults.die_at):
             if event.tick == self.tick and event.share > 0:
                 rng = np.random.default_rng([self.scenario.layout.seed, 7919, i])
@@ -236,10 +243,14 @@ class Simulation:
             return
         started = time.perf_counter()
         self._apply_faults()
-        active = np.zeros((self.W, self.Z), bool)
-        for rows, manager in self.managers:
-            obs = self.observation(rows)
-            active[rows] = np.asarray(manager.choose(obs), dtype=bool) & obs.open
+        if len(self.managers) == 1:  # one manager for every world: no per-group assembly
+            obs = self.observation(self.managers[0][0])
+            active = np.asarray(self.managers[0][1].choose(obs), dtype=bool) & obs.open
+        else:
+            active = np.zeros((self.W, self.Z), bool)
+            for rows, manager in self.managers:
+                obs = self.observation(rows)
+                active[rows] = np.asarray(manager.choose(obs), dtype=bool) & obs.open
         active &= self.running[:, None]
         avail, up = self._oracle_flags()
         controls = {"running": self.running, "stage": self.stage, "oracle_available": avail, "oracle_up": up}
@@ -267,6 +278,7 @@ class Simulation:
         zs = stats["zone_stats"]
         per_world = stats["world_totals"]
         self.agent_steps += int(per_world[:, ZONE.live_state_counts].sum())
+        self.active_agent_steps += int(per_world[:, ZONE.active].sum())
         self.totals += per_world
         self.reliability += stats["reliability"]
         self.oracle_calls += per_world[:, ZONE.escalated]
@@ -293,13 +305,16 @@ class Simulation:
     def _advance_stages(self):
         """Open the next stage where the Success share of agents with a task inside R_s reaches τ_stage."""
         lay, rows = self.layout, np.arange(self.W)
-        # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage
-        per_ring = self.zone_stats.reshape(self.W, lay.n_rings, lay.n_sectors, -1).sum(axis=2)
-        inside = per_ring.cumsum(axis=1)[rows, self.stage]
-        live = inside[:, ZONE.live_state_counts].sum(axis=1)
-        success = inside[:, ZONE.n_success]
-        advance = (self.running & ~self.unlock_all & (self.stage < self.layout.n_rings - 1) & (live > 0)
-                   & (success >= self.knobs["tau_stage"] * live))
+        candidates = self.running & ~self.unlock_all & (self.stage < lay.n_rings - 1)
+        if not candidates.any():  # every world at its last stage (or ended): nothing to sum
+            return
+        # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage;
+        # only the two counts the rule needs are summed (live agents with a task, Success agents)
+        zs = self.zone_stats
+        counts = np.stack([zs[:, :, ZONE.live_state_counts].sum(axis=2), zs[:, :, ZONE.n_success]], axis=2)
+        inside = counts.reshape(self.W, lay.n_rings, lay.n_sectors, 2).sum(axis=2).cumsum(axis=1)[rows, self.stage]
+        live, success = inside[:, 0], inside[:, 1]
+        advance = candidates & (live > 0) & (success >= self.knobs["tau_stage"] * live)
         for w in np.nonzero(advance)[0]:
             self.stage_ticks[w].append(self.tick + 1)
         self.stage[advance] += 1
@@ -392,6 +407,7 @@ class Simulation:
         return {"scenario": self.scenario.name, "seed": self.seed, "worlds": self.W, "arch": self.arch,
                 "device": self.device_label, "backend": self.backend, "moves_total": self.M, "world_results": worlds,
                 "timing": {"wall_s": self.wall, "agent_steps": self.agent_steps,
+                           "active_agent_steps": self.active_agent_steps,
                            "agent_steps_per_s": self.agent_steps / self.wall if self.wall > 0 else 0.0}}
 
     def stalled_moves(self, world: int, limit: int = 20) -> list[int]:
