@@ -31,11 +31,11 @@ from engine.bench.launch import empty_launch
 from engine.bench.roofline import add_roofline, copy_bandwidth, field_table, merge_bandwidth
 from engine.bench.stats import paired, rate, ratio, spread
 from engine.bench.summary import summarise
-from kernels import constants as K
+from kernels.records import FIXED_POINT, ZONE
 
 # integer counters of the zone statistics (decisions), without the fixed-point float sums (NLL, Brier, p̂, c):
 # plain NumPy rounds those floats differently, so only its decisions can match the engine's
-COUNTS = [s for s in range(K.N_ZONE_STATS) if s not in (K.Z_NLL_FX, K.Z_BRIER_FX, K.Z_PHAT_FX, K.Z_COMPETENCE_FX)]
+COUNTS = [s for s in range(len(ZONE)) if ZONE.names[s] not in FIXED_POINT]
 TAICHI_WARMUP = 3  # ticks after the first (JIT) step before timing: caches, allocator and thread pool are hot
 NUMPY_WARMUP = 1   # the NumPy backends have nothing to compile; one tick loads their code paths
 
