@@ -104,7 +104,8 @@ def test_all_open_bench_counts_every_live_agent_of_every_open_tile_and_nothing_e
     count made here from the layout (live agents per task tile) and the ticks at which moves completed — a tile is
     open at tick t of a running world until the tick its move composes, inclusive."""
     from engine.bench.cases import ALL_OPEN
-    from engine.bench.suite import Backend, scenario_for
+    from engine.bench.simulations import scenario_for
+    from engine.bench.suite import Backend
 
     sc = scenario_for("smoke", None, {**ALL_OPEN, "faults.dead_share": 0.15})
     worlds, ticks = 3, 40

@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from engine.bench.simulations import StepClock, make_sim
 from engine.bench.stats import rate, spread
 
 
@@ -17,7 +18,6 @@ def whole_episodes(scenario, worlds: int, arch: str, repeats: int, record: bool 
     """Time `repeats` whole batches of `worlds` episodes (and as many recorded ones when `record`)."""
     import taichi as ti
 
-    from engine.bench.suite import StepClock, make_sim
     from engine.sim.recording import attach_recorder
 
     sim = make_sim(scenario, worlds, "taichi", arch)

@@ -13,7 +13,8 @@ import inspect
 import re
 import textwrap
 
-from engine.bench.suite import TAICHI_WARMUP, make_sim
+from engine.bench.simulations import make_sim
+from engine.bench.suite import TAICHI_WARMUP
 
 HOST_TASKS = (("tensor_to_ext_arr", "host readback: field.to_numpy()"),
               ("ext_arr_to_tensor", "host upload: field.from_numpy()"))

@@ -115,8 +115,9 @@ def bench_seek(folder: Path, n: int) -> None:
     data = v.data()
     ticks = np.random.default_rng(1).integers(data.t0, data.t1 + 1, n)
     frame_times(v, ticks[:2], surface)
-    print(f"seek {len(data.frame_ticks):,} recorded ticks   frame only:   {summary(seek_times(v, ticks))}")
-    print(f"seek {len(data.frame_ticks):,} recorded ticks   seek + draw:  {summary(frame_times(v, ticks[::-1], surface))}")
+    n = f"{len(data.frame_ticks):,}"
+    print(f"seek {n} recorded ticks   frame only:   {summary(seek_times(v, ticks))}")
+    print(f"seek {n} recorded ticks   seek + draw:  {summary(frame_times(v, ticks[::-1], surface))}")
 
 
 def main(argv=None) -> int:

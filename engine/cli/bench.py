@@ -156,7 +156,7 @@ def profile(args, s: dict, err) -> int:
     os.environ["TI_KERNEL_PROFILER"] = "1"  # read by ti.init (engine/sim/arch.py) when it is not passed explicitly
     from engine.bench import hardware as bench_hardware
     from engine.bench import profile as bench_profile
-    from engine.bench import suite as bench
+    from engine.bench import simulations as bench
     from engine.bench.cases import ALL_OPEN
     from engine.sim.arch import init_taichi
 
