@@ -31,11 +31,13 @@ class _Flat:
         self.b = data
 
     def _unpack(self, fmt: str, pos: int):
+        """Unpack ``fmt`` at ``pos``, refusing reads outside the header (a corrupt offset)."""
         if pos < 0 or pos + struct.calcsize(fmt) > len(self.b):
             raise HeaderError("offset outside the message header")
         return struct.unpack_from(fmt, self.b, pos)
 
     def u32(self, pos: int) -> int:
+        """Return the little-endian uint32 at ``pos``."""
         return self._unpack("<I", pos)[0]
 
     def field(self, table: int, index: int) -> int | None:

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--ablations", default="",
                    help="comma-separated, besides the baseline: lambda0, alpha0, oracle_off, random_mapping, quantile")
     p.add_argument("--ticks", type=int, default=None, help="lower every scenario's max_ticks to this")
-    p.add_argument("--out", default=None, help="output folder (default experiments/<scenarios>-<timestamp>)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default experiments/<scenarios>-<timestamp>-<random suffix>)")
     p.add_argument("--arch", default="auto", choices=ARCH_CHOICES, help="Taichi backend (default auto)")
     p.add_argument("--paired", action="store_true",
                    help="one Simulation per configuration so every configuration runs seeds 0..N-1 (slower)")
@@ -80,13 +81,16 @@ def output_folder(args, scenarios: list[str]) -> Path:
     if args.out:
         folder = Path(args.out)
     else:
+        import secrets
+
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         tag = "-".join(Path(s).stem for s in scenarios) + ("-sensitivity" if args.sensitivity else "")
-        folder = Path("experiments") / f"{tag}-{stamp}"
+        # a random suffix, as for runs: two experiments started in the same second get folders of their own
+        folder = Path("experiments") / f"{tag}-{stamp}-{secrets.token_hex(2)}"
     from engine.cli.output_paths import check_output_folder
     check_output_folder(folder, "--out")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=bool(args.out))  # the default name is new: claim it atomically
         probe = folder / ".write-test"
         probe.write_text("")
         probe.unlink()
