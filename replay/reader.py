@@ -54,16 +54,22 @@ MAX_LIST_ITEMS = 256  # longest list value a metrics column holds (shared skill 
 MAX_TEXT_BYTES = 4096
 
 
-def available_bytes() -> int:
-    """Return the memory available to this process (MemAvailable), or 1 TiB where it cannot be read."""
+def proc_bytes(key: str, path: str = "/proc/meminfo") -> int | None:
+    """Return a "Key: N kB" figure of a /proc file in bytes (MemAvailable, VmRSS …), None where it cannot be read."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(path, encoding="ascii") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 1 << 40
+    return None
+
+
+def available_bytes() -> int:
+    """Return the memory available to this process (MemAvailable), or 1 TiB where it cannot be read."""
+    have = proc_bytes("MemAvailable")
+    return 1 << 40 if have is None else have
 
 
 class ArrowLog:

@@ -20,6 +20,7 @@ import os
 import sys
 
 from engine.errors import UsageError
+from replay.reader import proc_bytes
 
 # Fitted on the 2-core AMD EPYC (x64 backend, Python 3.11, Taichi 1.7.4) from the peak RSS of `measure_peak` runs:
 # smoke (G = 16, Z = 40) and paper (G = 64, Z = 40) at several W, with and without recording; see `main`.
@@ -37,15 +38,8 @@ SHARE = 0.70              # refuse a run whose projected peak needs more than th
 
 def available_memory() -> int:
     """Return the bytes this process may still use: MemAvailable, lowered by a cgroup memory limit (containers)."""
-    have = 1 << 50
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    have = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
+    have = proc_bytes("MemAvailable")
+    have = 1 << 50 if have is None else have
     for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
                                     "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
@@ -63,14 +57,7 @@ def available_memory() -> int:
 
 def resident_memory() -> int:
     """Return this process's resident memory now (VmRSS), 0 where /proc cannot tell."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return proc_bytes("VmRSS", "/proc/self/status") or 0
 
 
 def per_world_bytes(scenario, n_zones: int) -> int:
