@@ -73,6 +73,14 @@ TileTask = ti.types.struct(zone=ti.i32, move=ti.i32, true_move=ti.i32, disk=ti.i
                            shared=ti.f32, is_open=ti.i32, complete=ti.i32, gated=ti.i32, active=ti.i32)
 
 
+WORKGROUP = 128  # threads per workgroup of a parallel loop on Vulkan (Taichi's default GPU block size)
+
+
+def whole_workgroups(threads: int) -> int:
+    """`threads` rounded up to a multiple of WORKGROUP."""
+    return -(-threads // WORKGROUP) * WORKGROUP
+
+
 class FieldTrees:
     """Taichi fields grouped into one SNode tree per element width (1, 4 or 8 bytes).
 
@@ -309,14 +317,18 @@ class WorldsDevice:
                 for s in ti.static(range(len(VOTE))):
                     self.vote_stats[w, z, s] = 0
 
-        # act, compose, adopt and measure: one thread per (world, tile), the tile's agents in turn
-        for w, tile in ti.ndrange(W, L * L):
-            k = self.move_of_tile[tile]
-            if self.ctl[w].running != 0 and k >= 0:
-                if ti.static(self.consensus):
-                    consensus.vote_tile(self, w, tile, k, tick)
-                else:
-                    self.tick_tile(w, tile, k, tick)
+        # act, compose, adopt and measure: one thread per (world, tile), the tile's agents in turn. The range is
+        # padded to whole workgroups, so every thread of every workgroup enters the loop: on llvmpipe the threads of a
+        # part-filled workgroup lose their writes after their first atomics (docs/gpu.md)
+        for i in range(ti.static(whole_workgroups(W * L * L))):
+            if i < W * L * L:
+                w, tile = i // (L * L), i % (L * L)
+                k = self.move_of_tile[tile]
+                if self.ctl[w].running != 0 and k >= 0:
+                    if ti.static(self.consensus):
+                        consensus.vote_tile(self, w, tile, k, tick)
+                    else:
+                        self.tick_tile(w, tile, k, tick)
 
         # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
         # next to a tile where someone turned Success can change; the rest are skipped whole.

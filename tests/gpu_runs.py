@@ -18,10 +18,11 @@ def run(arch: str, scenario: str, seed: int, worlds: int) -> dict:
     import numpy as np
 
     from engine.sim.simulation import Simulation
-    from kernels.records import ZONE
+    from kernels.records import BIN, VOTE, ZONE
     from scenarios.loader import load_scenario
 
-    FX_SUMS = [ZONE.nll_fx, ZONE.brier_fx, ZONE.phat_fx]
+    fx_sums = [ZONE.nll_fx, ZONE.brier_fx, ZONE.phat_fx]  # sums of float diagnostics: compared on their own
+    counts = [b for b in range(len(BIN)) if b != BIN.phat_fx]
 
     sim = Simulation(load_scenario(scenario), seed=seed, worlds=worlds, arch=arch)
     digest = hashlib.sha256()
@@ -29,13 +30,18 @@ def run(arch: str, scenario: str, seed: int, worlds: int) -> dict:
         sim.step()
         s = sim.last_stats
         totals = s["world_totals"].copy()
-        totals[:, FX_SUMS] = 0  # fixed-point sums of float diagnostics: compared on their own (docs/gpu.md)
+        totals[:, fx_sums] = 0  # (docs/gpu.md)
         digest.update(totals.tobytes())
-        digest.update(np.ascontiguousarray(s["reliability"][:, :, :2]).tobytes())  # counts; Σp̂ is an FX sum too
+        digest.update(np.ascontiguousarray(s["reliability"][:, :, counts]).tobytes())  # per-bin Σ p̂: a float sum
         for key in ("world_stats", "kq", "skill"):
             digest.update(np.ascontiguousarray(s[key]).tobytes())
+        if "vote_stats" in s:  # consensus mode
+            votes = s["vote_stats"].copy()
+            votes[..., VOTE.nll_seen_fx] = 0
+            digest.update(votes.tobytes())
     summary = sim.summary()
-    fx = np.concatenate([sim.totals[:, FX_SUMS], sim.reliability[:, :, 2].sum(axis=1, keepdims=True)], axis=1)
+    fx = np.concatenate([sim.totals[:, fx_sums], sim.reliability[:, :, BIN.phat_fx].sum(axis=1, keepdims=True)],
+                        axis=1)
     return {"run": f"{scenario}:{seed}:{worlds}", "arch": sim.arch, "device": summary["device"],
             "ticks_digest": digest.hexdigest(), "fx_sums": fx.tolist(),
             "worlds": [{k: r[k] for k in RESULT_KEYS} for r in summary["world_results"]]}
