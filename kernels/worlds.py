@@ -294,17 +294,18 @@ class WorldsDevice:
                        ring_competence: ti.types.ndarray(dtype=ti.u8, ndim=3),
                        ring_confidence: ti.types.ndarray(dtype=ti.u8, ndim=3), with_confidence: ti.i32):
         W, G, t, L, Z = ti.static(self.W, self.G, self.t, self.L, self.Z)
-        for w in range(W):
+        # Per-world work is one loop before and one after the tile loops: every top-level loop is one offloaded task
+        # with its own launch cost, which dominates a small batch (issue 15.4); inside a world it is serial and tiny.
+        for w in range(W):  # take this tick's controls and clear its statistics
             for i in ti.static(range(len(CONTROLS))):
                 self.ctl[w][CONTROLS.names[i]] = controls[w, i]
             for z in range(Z):
                 self.zone_active[w, z] = ti.cast(controls[w, ti.static(len(CONTROLS)) + z], ti.u8)
-        # clear this tick's statistics: one thread per (world, zone) with the stat columns unrolled is ~10×
-        # cheaper on the CPU than a struct-for over every element
-        for w, z in ti.ndrange(W, Z):
-            for s in ti.static(range(len(ZONE))):
-                self.zone_stats[w, z, s] = 0
-        for w in range(W):
+                for s in ti.static(range(len(ZONE))):  # stat columns unrolled: ~10× cheaper than a struct-for
+                    self.zone_stats[w, z, s] = 0
+                if ti.static(self.consensus):
+                    for s in ti.static(range(len(VOTE))):
+                        self.vote_stats[w, z, s] = 0
             for b in range(K.RELIABILITY_BINS):
                 for s in ti.static(range(len(BIN))):
                     self.reliability[w, b, s] = 0
@@ -312,10 +313,6 @@ class WorldsDevice:
                 self.kq[w, q] = 0
                 if ti.static(self.consensus):
                     self.kq_wrong[w, q] = 0
-        if ti.static(self.consensus):
-            for w, z in ti.ndrange(W, self.Z):
-                for s in ti.static(range(len(VOTE))):
-                    self.vote_stats[w, z, s] = 0
 
         # act, compose, adopt and measure: one thread per (world, tile), the tile's agents in turn. The range is
         # padded to whole workgroups, so every thread of every workgroup enters the loop: on llvmpipe the threads of a
@@ -342,18 +339,15 @@ class WorldsDevice:
                     n = (ty * t + a_i) * G + tx * t + a_j
                     self.competence[w, n] = self.competence_next[w, n]
 
-        for w, q in self.skill:
+        for w in range(W):  # per world: shared skill, prefix (amortised O(M) over the episode), statistics out
             if self.ctl[w].running != 0:
-                if ti.static(self.consensus):
-                    consensus.learn_shared_skill_from_votes(self, w, q)
-                else:
-                    self.learn_shared_skill(w, q)
-
-        for w in range(W):  # serial per world, amortised O(M) over the episode
-            if self.ctl[w].running != 0:
+                for q in range(self.Q):
+                    if ti.static(self.consensus):
+                        consensus.learn_shared_skill_from_votes(self, w, q)
+                    else:
+                        self.learn_shared_skill(w, q)
                 self.advance_prefix(w)
-
-        self.hand_back_statistics(stats_out, skill_out)
+            self.hand_back_statistics(w, stats_out, skill_out)
 
         # record a frame: state and quantised competence (round(255·c)) of the recorded worlds
         for r, n in ti.ndrange(ring_state.shape[1], ring_state.shape[2]):
@@ -366,34 +360,34 @@ class WorldsDevice:
                                                                 ti.u8)
 
     @ti.func
-    def hand_back_statistics(self, stats_out: ti.template(), skill_out: ti.template()):
-        """Write this tick's statistics into the caller's row per world, laid out by `kernels.records.stats_layout`."""
+    def hand_back_statistics(self, w, stats_out: ti.template(), skill_out: ti.template()):
+        """Write world w's statistics of this tick into its row of the caller's array, laid out by
+        `kernels.records.stats_layout`."""
         Z, Q, NZ, NW, NB = ti.static(self.Z, self.Q, len(ZONE), len(WORLD), len(BIN))
         zones, totals = ti.static(self.out_layout["zone_stats"][0], self.out_layout["world_totals"][0])
         world, bins, kq = ti.static(self.out_layout["world_stats"][0], self.out_layout["reliability"][0],
                                     self.out_layout["kq"][0])
-        for w, z in ti.ndrange(self.W, Z):
+        total = ti.Vector([0] * NZ, dt=ti.i64)  # the zone statistics summed over zones: the host's per-world view
+        for z in range(Z):
             for s in ti.static(range(NZ)):
-                stats_out[w, zones + z * NZ + s] = self.zone_stats[w, z, s]
-        for w in range(self.W):
-            for s in ti.static(range(NZ)):  # the zone statistics summed over zones: the host's per-world view
-                total = ti.i64(0)
-                for z in range(Z):
-                    total += self.zone_stats[w, z, s]
-                stats_out[w, totals + s] = total
-            for s in ti.static(range(NW)):
-                stats_out[w, world + s] = self.world[w][WORLD.names[s]]
-            for b in range(K.RELIABILITY_BINS):
-                for s in ti.static(range(NB)):
-                    stats_out[w, bins + b * NB + s] = self.reliability[w, b, s]
-            for q in range(Q):
-                stats_out[w, kq + q] = ti.cast(self.kq[w, q], ti.i64)
-                skill_out[w, q] = self.skill[w, q]
-            if ti.static(self.consensus):
-                votes = ti.static(self.out_layout["vote_stats"][0])
-                for z in range(Z):
-                    for s in ti.static(range(len(VOTE))):
-                        stats_out[w, votes + z * ti.static(len(VOTE)) + s] = self.vote_stats[w, z, s]
+                value = self.zone_stats[w, z, s]
+                stats_out[w, zones + z * NZ + s] = value
+                total[s] += value
+        for s in ti.static(range(NZ)):
+            stats_out[w, totals + s] = total[s]
+        for s in ti.static(range(NW)):
+            stats_out[w, world + s] = self.world[w][WORLD.names[s]]
+        for b in range(K.RELIABILITY_BINS):
+            for s in ti.static(range(NB)):
+                stats_out[w, bins + b * NB + s] = self.reliability[w, b, s]
+        for q in range(Q):
+            stats_out[w, kq + q] = ti.cast(self.kq[w, q], ti.i64)
+            skill_out[w, q] = self.skill[w, q]
+        if ti.static(self.consensus):
+            votes = ti.static(self.out_layout["vote_stats"][0])
+            for z in range(Z):
+                for s in ti.static(range(len(VOTE))):
+                    stats_out[w, votes + z * ti.static(len(VOTE)) + s] = self.vote_stats[w, z, s]
 
     # ---- the phases of one tile (DESIGN §2.4 steps 2–4)
     @ti.func
