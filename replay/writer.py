@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from replay import schema as S
-from replay.atomic import replace_atomically
+from replay.atomic import create_exclusively, replace_atomically
 from replay.schema import EpisodeError
 from replay.reader import file_sha256
 
@@ -108,14 +108,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"manifest value of type {type(value).__name__} is not JSON serialisable")
 
 
+def _dump_json(path: Path, data: dict | list) -> None:
+    """Write ``data`` as indented JSON to ``path``."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=_json_default)
+        f.write("\n")
+
+
 def write_json_atomic(path: Path, data: dict | list) -> None:
     """Write ``data`` as JSON to ``path`` so that readers see either the old or the new file, never a mix."""
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, default=_json_default)
-            f.write("\n")
-
-    replace_atomically(path, write)
+    replace_atomically(path, lambda tmp: _dump_json(tmp, data))
 
 
 def _cells_array(cells: np.ndarray) -> pa.FixedSizeBinaryArray:
@@ -187,14 +189,6 @@ class EpisodeWriter:
         self._closed = False
         layout_batch = self._layout_batch(layout)
         check_writable(self.folder, min_free_bytes=0)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            # the atomic claim: of two writers racing for one folder, exactly one creates the manifest
-            os.close(os.open(self.folder / S.MANIFEST, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            raise _cannot(folder, "another run is writing there") from None
-        except OSError as exc:
-            raise _cannot(folder, exc.strerror or _one_line(exc)) from None
         self._manifest = {
             "format": S.FORMAT_NAME, "format_version": S.FORMAT_VERSION, "status": "running",
             **{k: v for k, v in manifest.items()
@@ -202,16 +196,21 @@ class EpisodeWriter:
             "outcome": "running", "files": None, "started_at": _now(), "finished_at": None,
         }
         try:
-            sink = _ArrowSink(self.folder / S.LAYOUT, layout_batch.schema)
-            try:
-                sink.write(layout_batch)
-            finally:
-                sink.close()
-            write_json_atomic(self.folder / S.MANIFEST, self._manifest)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # the atomic claim: of two writers racing for one folder, exactly one creates the manifest, and it is
+            # never seen empty; the layout then appears whole (renamed into place), so a following viewer that
+            # finds both files can open the episode
+            create_exclusively(self.folder / S.MANIFEST, lambda tmp: _dump_json(tmp, self._manifest))
+        except FileExistsError:
+            raise _cannot(folder, "another run is writing there") from None
         except OSError as exc:
             raise _cannot(folder, exc.strerror or _one_line(exc)) from None
         except TypeError as exc:
             raise EpisodeError(_one_line(exc)) from None
+        try:
+            replace_atomically(self.folder / S.LAYOUT, lambda tmp: self._write_layout(tmp, layout_batch))
+        except OSError as exc:
+            raise _cannot(folder, exc.strerror or _one_line(exc)) from None
         cells = self.size * self.size
         self._frame_rows = max(1, FRAME_BATCH_BYTES // (cells * (3 if self.confidence else 2)))
         self._sinks: dict[str, _ArrowSink] = {}
@@ -423,6 +422,15 @@ class EpisodeWriter:
             write_json_atomic(self.folder / S.MANIFEST, self._manifest)
         except (OSError, TypeError) as exc:
             self.error = self.error or f"cannot rewrite {self.folder / S.MANIFEST}: {_one_line(exc)}"
+
+    @staticmethod
+    def _write_layout(path: Path, batch: pa.RecordBatch) -> None:
+        """Write the static layout as one Arrow file with its footer."""
+        sink = _ArrowSink(path, batch.schema)
+        try:
+            sink.write(batch)
+        finally:
+            sink.close()
 
     def _layout_batch(self, layout: dict[str, np.ndarray]) -> pa.RecordBatch:
         """Return layout.arrow's single batch (one row per cell), checking every column."""

@@ -31,3 +31,15 @@ def test_the_new_file_appears_whole_under_its_name(tmp_path):
     assert path.read_text() == "new" and os.listdir(tmp_path) == ["failures.json"]
     # written beside it under a hidden name (Parquet dataset readers skip dot files), the target untouched meanwhile
     assert seen[0][0].startswith(".failures.json.tmp-") and seen[0][1] is False
+
+
+def test_an_exclusive_create_is_whole_and_claims_once(tmp_path):
+    """The manifest claim: the first writer's file appears with its content; a second writer gets FileExistsError."""
+    from replay.atomic import create_exclusively
+
+    target = tmp_path / "manifest.json"
+    create_exclusively(target, lambda tmp: tmp.write_text('{"who": "first"}'))
+    with pytest.raises(FileExistsError):
+        create_exclusively(target, lambda tmp: tmp.write_text('{"who": "second"}'))
+    assert target.read_text() == '{"who": "first"}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]  # no temporary left behind
