@@ -129,6 +129,12 @@ VOTE = Record(*_all(
                         # managers never read it: they use agree)
 ))
 
+# Columns that carry the ground truth (whether a proposal, escalation, oracle answer or composed move was right):
+# in consensus mode managers must not see them (DESIGN §2.8.7), so their observation has these zeroed.
+GROUND_TRUTH = {"zone": ("correct", "escalated_wrong", "oracle_wrong", "commit_success", "commit_failure", "nll_fx",
+                         "brier_fx"),
+                "vote": ("composed_wrong", "votes_right")}
+
 # Per-world reliability diagram: for each of RELIABILITY_BINS bins of p̂, these columns.
 BIN = Record(*_all("i64", "count", "correct", "phat_fx"))
 

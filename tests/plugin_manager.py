@@ -20,3 +20,17 @@ class MyManager(Manager):
         mask = np.zeros_like(obs.open)
         mask[np.arange(len(first)), first] = obs.open[np.arange(len(first)), first]
         return mask
+
+
+class PeekingManager(MyManager):
+    """MyManager that keeps every observation it is given (tests check what a plugin can see)."""
+
+    name = "peeking"
+
+    def __init__(self, curriculum, seeds, zone_ring):
+        super().__init__(curriculum, seeds, zone_ring)
+        self.seen = []
+
+    def update(self, obs):
+        """Keep a copy of the statistics the manager was shown."""
+        self.seen.append((obs.zone_stats.copy(), None if obs.vote_stats is None else obs.vote_stats.copy()))

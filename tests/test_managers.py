@@ -283,3 +283,28 @@ def test_beta_draws_equal_one_entry_at_a_time_marsaglia_tsang():
                     continue
                 x, y = gamma_alone(dr, alpha[w, z], ka[w], z), gamma_alone(dr, beta[w, z], kb[w], z)
                 assert got[w, z] == (x / (x + y))[0]
+
+
+def test_a_plugin_sees_no_ground_truth_in_consensus_mode(taichi_cpu, monkeypatch):
+    """DESIGN §2.8.7: in consensus mode no manager, plugin included, can read whether a proposal was right."""
+    from pathlib import Path
+
+    from engine.sim.simulation import Simulation
+    from kernels.records import GROUND_TRUTH, VOTE
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
+    scenario = load_scenario("smoke", {"curriculum.manager": "tests.plugin_manager:PeekingManager",
+                                       "consensus.feedback": "consensus", "task.max_ticks": 60})
+    sim = Simulation(scenario, seed=0, worlds=2, arch="cpu")
+    truth = []
+    sim.listeners.append(lambda sim, stats: truth.append(int(stats["zone_stats"][..., ZONE.correct].sum())))
+    sim.run()
+    (_, manager), = sim.managers
+    zone_seen = np.stack([z for z, _ in manager.seen])
+    vote_seen = np.stack([v for _, v in manager.seen])
+    assert sum(truth) > 0 and zone_seen[..., ZONE.resolved].sum() > 0  # right answers happened and were resolved
+    assert vote_seen[..., VOTE.agree].sum() > 0  # the observable signal is there
+    for name in GROUND_TRUTH["zone"]:
+        assert not zone_seen[..., getattr(ZONE, name)].any(), name
+    for name in GROUND_TRUTH["vote"]:
+        assert not vote_seen[..., getattr(VOTE, name)].any(), name

@@ -30,7 +30,7 @@ from engine.sim.params import world_params
 from engine.sim.seeds import check_seed_range, check_seeds
 from engine.sim.tasks import make_task
 from kernels import constants as K
-from kernels.records import BIN, CONTROLS, VOTE, WORLD, ZONE
+from kernels.records import BIN, CONTROLS, GROUND_TRUTH, VOTE, WORLD, ZONE
 from scenarios.errors import ScenarioError
 
 def batch_key(scenario) -> tuple:
@@ -219,10 +219,15 @@ class Simulation:
         if len(rows) == self.W:  # one manager for the whole batch: views, not copies
             rows = slice(None)
         unlocked = self.layout.zone_ring[None, :] <= self.stage[rows][:, None]
+        zone_stats = self.zone_stats[rows]
+        vote_stats = None if self.vote_stats is None else self.vote_stats[rows]
+        if self.consensus:  # no ground truth reaches a manager, built-in or plugin (DESIGN §2.8.7)
+            zone_stats, vote_stats = zone_stats.copy(), vote_stats.copy()
+            zone_stats[..., [getattr(ZONE, c) for c in GROUND_TRUTH["zone"]]] = 0
+            vote_stats[..., [getattr(VOTE, c) for c in GROUND_TRUTH["vote"]]] = 0
         return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
                                unlocked=unlocked, open=unlocked & (self.open_tiles[rows] > 0),
-                               zone_stats=self.zone_stats[rows],
-                               vote_stats=None if self.vote_stats is None else self.vote_stats[rows])
+                               zone_stats=zone_stats, vote_stats=vote_stats)
 
     def _apply_faults(self):
         """Agents scheduled to die at this tick die now (same cells in every world: a layout property)."""
