@@ -137,3 +137,21 @@ def test_a_crashing_configuration_is_retried_alone_and_the_others_keep_their_row
     assert [r["outcome"] for r in by_manager["tests.sweep_specs.boom:Boom"]] == ["crashed", "crashed"]
     assert all(r["outcome"] in ("complete", "max_ticks", "stalled") for r in by_manager["stages"])
     assert sorted(r["seed"] for r in rows) == [0, 1, 2, 3]  # the crashed runs keep the seeds they were given
+
+
+def test_report_pairs_runs_that_share_seeds():
+    """Managers run on the same seeds are compared by per-seed differences, and the table says so."""
+    from engine.batch import report as R
+
+    seeds = np.array([3, 1, 2, 1, 2, 3])  # rows 0-2: manager a; rows 3-5: manager b, same seeds in another order
+    ticks = np.array([13.0, 11.0, 12.0, 1.0, 2.0, 3.0])  # a − b = 10 on every seed: paired SE 0, Welch SE > 0
+    cols = {"seed": seeds, "ticks": ticks}
+    a, b = np.array([0, 1, 2]), np.array([3, 4, 5])
+    assert R.same_seeds(cols, a, b) is not None
+    ia, ib = R.same_seeds(cols, a, b)
+    assert R.paired_effect(ticks[ia], ticks[ib]) == (10.0, 0.0)
+    assert R.welch_effect(ticks[a], ticks[b])[1] > 0
+    assert R.pairing(cols, [("a − b", a, b)]) == "paired seeds"
+    cols_unpaired = {"seed": np.array([0, 1, 2, 3, 4, 5]), "ticks": ticks}
+    assert R.same_seeds(cols_unpaired, a, b) is None
+    assert R.pairing(cols_unpaired, [("a − b", a, b)]) == "unpaired seeds"

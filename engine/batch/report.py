@@ -123,15 +123,44 @@ def welch_effect(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(a.mean() - b.mean()), float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
 
 
+def paired_effect(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean of the per-seed differences a − b (same seeds, same order) and its standard error (NaN pairs dropped)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return np.nan, np.nan
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def same_seeds(cols, idx: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both row sets ordered by seed when they ran exactly the same seeds (a paired comparison), else None."""
+    if "seed" not in cols:
+        return None
+    a, b = np.asarray(cols["seed"])[idx], np.asarray(cols["seed"])[ref]
+    if len(set(a.tolist())) != len(a) or sorted(a.tolist()) != sorted(b.tolist()):
+        return None
+    return idx[np.argsort(a, kind="stable")], ref[np.argsort(b, kind="stable")]
+
+
 def effects_table(cols, pairs: list[tuple[str, np.ndarray, np.ndarray]], first: str) -> str:
-    """Markdown table: one row per (label, rows, reference rows), Δ mean ± SE of each effect metric."""
+    """Markdown table: one row per (label, rows, reference rows), Δ mean ± SE of each effect metric — the SE of
+    per-seed differences where both ran the same seeds, Welch's otherwise."""
     shown = [m for m in EFFECT_METRICS if m[0] in cols]
     head = [first, *(f"Δ {h}" for _, h, _ in shown)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, idx, ref in pairs:
-        cells = [label] + [effect_cell(*welch_effect(cols[c][idx], cols[c][ref]), fmt) for c, _, fmt in shown]
+        matched = same_seeds(cols, idx, ref)
+        effect = welch_effect if matched is None else paired_effect
+        idx, ref = (idx, ref) if matched is None else matched
+        cells = [label] + [effect_cell(*effect(cols[c][idx], cols[c][ref]), fmt) for c, _, fmt in shown]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def pairing(cols, pairs) -> str:
+    """How the comparisons of a table pair their runs: "paired seeds", "unpaired seeds" or "mixed pairing"."""
+    kinds = {same_seeds(cols, idx, ref) is not None for _, idx, ref in pairs}
+    return "paired seeds" if kinds == {True} else "unpaired seeds" if kinds == {False} else "mixed pairing"
 
 
 def comparison_tables(cols, scenario: str, reference: str = "thompson") -> list[str]:
@@ -143,12 +172,12 @@ def comparison_tables(cols, scenario: str, reference: str = "thompson") -> list[
         pairs = [(f"{m} − {reference}", idx, ref) for (s, m, a), idx in g.items()
                  if s == scenario and a == "baseline" and m != reference]
         if pairs:
-            out += [f"Managers against `{reference}` (baseline; Δ of means ± SE, unpaired seeds):", "",
+            out += [f"Managers against `{reference}` (baseline; Δ of means ± SE, {pairing(cols, pairs)}):", "",
                     effects_table(cols, pairs, "manager"), ""]
     pairs = [(f"{m} · {a}", idx, g[(scenario, m, "baseline")]) for (s, m, a), idx in g.items()
              if s == scenario and a != "baseline" and (s, m, "baseline") in g]
     if pairs:
-        out += ["Ablations against the same manager's baseline (Δ of means ± SE):", "",
+        out += [f"Ablations against the same manager's baseline (Δ of means ± SE, {pairing(cols, pairs)}):", "",
                 effects_table(cols, pairs, "manager · ablation"), ""]
     return out
 
