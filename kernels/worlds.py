@@ -294,9 +294,10 @@ class WorldsDevice:
                        ring_competence: ti.types.ndarray(dtype=ti.u8, ndim=3),
                        ring_confidence: ti.types.ndarray(dtype=ti.u8, ndim=3), with_confidence: ti.i32):
         W, G, t, L, Z = ti.static(self.W, self.G, self.t, self.L, self.Z)
-        # Per-world work is one loop before and one after the tile loops: every top-level loop is one offloaded task
-        # with its own launch cost, which dominates a small batch (issue 15.4); inside a world it is serial and tiny.
-        for w in range(W):  # take this tick's controls and clear its statistics
+        # take this tick's controls and clear its statistics. Per-world work is one loop before and one after the
+        # tile loops: every top-level loop is one offloaded task with its own launch cost, which dominates a small
+        # batch (issue 15.4); inside a world the work is serial and tiny.
+        for w in range(W):
             for i in ti.static(range(len(CONTROLS))):
                 self.ctl[w][CONTROLS.names[i]] = controls[w, i]
             for z in range(Z):
@@ -339,7 +340,8 @@ class WorldsDevice:
                     n = (ty * t + a_i) * G + tx * t + a_j
                     self.competence[w, n] = self.competence_next[w, n]
 
-        for w in range(W):  # per world: shared skill, prefix (amortised O(M) over the episode), statistics out
+        # per world: shared skill, prefix (amortised O(M) over the episode), statistics out
+        for w in range(W):
             if self.ctl[w].running != 0:
                 for q in range(self.Q):
                     if ti.static(self.consensus):
