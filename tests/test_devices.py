@@ -48,3 +48,13 @@ def test_a_user_pinned_software_device_is_not_taken_by_auto(listed, monkeypatch)
 def test_the_probe_reads_the_real_loader_without_crashing_us():
     found = devices.vulkan_devices()  # empty where no loader or driver is installed
     assert all(d.kind in devices.DEVICE_TYPES.values() and d.name for d in found)
+
+
+def test_a_second_init_with_another_arch_is_refused(taichi_cpu):
+    """Taichi cannot switch backends in one process: asking for another arch is an error, not the first arch."""
+    from engine.sim.arch import ArchError, init_taichi
+
+    assert init_taichi("cpu") == taichi_cpu and init_taichi("auto") == taichi_cpu
+    for other in ("cuda", "vulkan"):
+        with pytest.raises(ArchError, match=f"--arch {other} was asked for, but this process already runs"):
+            init_taichi(other)

@@ -47,6 +47,9 @@ def init_taichi(arch: str = "auto", debug: bool = False, threads: int | None = N
     `threads` caps the CPU backend's threads (e.g. one per worker when several processes share the cores)."""
     global _initialised
     if _initialised is not None:
+        if not _same_arch(arch, _initialised):  # Taichi cannot switch backends within one process
+            raise ArchError(f"--arch {arch} was asked for, but this process already runs Taichi on {_initialised}; "
+                            f"run it in a new process or use --arch auto")
         return _initialised
     if arch not in ARCH_CHOICES:
         raise ArchError(f"unknown arch {arch!r}; choose one of {', '.join(ARCH_CHOICES)}")
@@ -77,6 +80,11 @@ def init_taichi(arch: str = "auto", debug: bool = False, threads: int | None = N
         raise ArchError(f"--arch {arch} was asked for but no {arch} device works here (Taichi fell back to "
                         f"{_initialised}); use --arch auto or --arch cpu")
     return _initialised
+
+
+def _same_arch(asked: str, used: str) -> bool:
+    """Does a request for `asked` ("auto", "cpu", "cuda", "vulkan") accept the arch Taichi already runs on?"""
+    return asked == "auto" or asked == used or (asked == "cpu" and used in ("x64", "arm64"))
 
 
 def _pick_vulkan(arch: str):
