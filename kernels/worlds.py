@@ -154,6 +154,7 @@ class WorldsDevice:
         self.move_of_cell = trees.field(ti.i32, N)
         self.difficulty = trees.field(ti.f32, N)
         self.move_packed = trees.field(ti.i32, M)
+        self.zone_of_move = trees.field(ti.i32, M)         # zone of the tile that composes move k
         # per world (records of kernels.records, by name)
         self.seed = trees.field(ti.u32, W)                 # episode seed = run seed + world
         self.params = trees.struct_field(Params, W)
@@ -188,6 +189,10 @@ class WorldsDevice:
         self.difficulty.from_numpy(difficulty.astype(np.float32))
         m = moves.astype(np.int32)
         self.move_packed.from_numpy(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2])
+        task_tiles = move_of_tile >= 0  # every move has exactly one tile (engine.sim.layout)
+        zone_of_move = np.zeros(M, np.int32)
+        zone_of_move[move_of_tile[task_tiles]] = tile_zone[task_tiles]
+        self.zone_of_move.from_numpy(zone_of_move)
 
     # ---- host interface (shared with engine.sim.reference.ReferenceWorlds)
     def reset(self, seeds, params, alive0, c0, s0):
@@ -632,8 +637,13 @@ class WorldsDevice:
 
     @ti.func
     def advance_prefix(self, w):
-        """Extend the world's complete prefix over the moves composed since."""
-        prefix = ti.cast(self.world[w].prefix, ti.i32)
+        """Extend the world's complete prefix over the moves composed since; in prefix order the move it now
+        reaches is no longer gated, so its zone counts it as open this tick already (the manager may activate that
+        zone on the next tick instead of one tick later)."""
+        before = ti.cast(self.world[w].prefix, ti.i32)
+        prefix = before
         while prefix < self.M and self.complete_tick[w, prefix] >= 0:
             prefix += 1
         self.world[w].prefix = prefix
+        if self.params[w].order_prefix != 0 and prefix > before and prefix < self.M:  # measured gated: k > the old prefix
+            self.zone_stats[w, self.zone_of_move[prefix], ZONE.open_tiles] += 1

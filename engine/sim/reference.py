@@ -50,6 +50,9 @@ class ReferenceWorlds:
         self.difficulty = difficulty.astype(F)
         m = moves.astype(np.int32)
         self.move_packed = m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2]
+        task_tiles = self.move_of_tile >= 0  # every move has exactly one tile (engine.sim.layout)
+        self.zone_of_move = np.zeros(self.M, np.int32)
+        self.zone_of_move[self.move_of_tile[task_tiles]] = self.tile_zone[task_tiles]
         i, j = np.divmod(np.arange(self.N), size)
         self.tile_of_cell = ((i // tile) * self.L + j // tile).astype(np.int32)
 
@@ -347,9 +350,12 @@ class ReferenceWorlds:
         self.skill = np.where(running[:, None], new, self.skill)
 
     def advance_prefix(self, running):
-        """Extend each running world's complete prefix."""
+        """Extend each running world's complete prefix; in prefix order the move it now reaches is no longer gated,
+        so its zone counts it as open this tick already (as kernels.worlds.advance_prefix)."""
         for w in np.nonzero(running)[0]:
-            p = int(self.world_stats[w, WORLD.prefix])
+            before = p = int(self.world_stats[w, WORLD.prefix])
             while p < self.M and self.complete_tick[w, p] >= 0:
                 p += 1
             self.world_stats[w, WORLD.prefix] = p
+            if int(self.p.order_prefix[w, 0]) != 0 and before < p < self.M:  # measured gated: k > the old prefix
+                self.zone_stats[w, self.zone_of_move[p], ZONE.open_tiles] += 1
