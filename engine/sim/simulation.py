@@ -319,11 +319,25 @@ class Simulation:
         counts = np.stack([zs[:, :, ZONE.live_state_counts].sum(axis=2), zs[:, :, ZONE.n_success]], axis=2)
         inside = counts.reshape(self.W, lay.n_rings, lay.n_sectors, 2).sum(axis=2).cumsum(axis=1)[rows, self.stage]
         live, success = inside[:, 0], inside[:, 1]
+        if self.scenario.layout.order == "prefix":
+            live = live - self._gated_live_inside()
         advance = candidates & (live > 0) & (success >= self.knobs["tau_stage"] * live)
         for w in np.nonzero(advance)[0]:
             self.stage_ticks[w].append(self.tick + 1)
         self.stage[advance] += 1
         self.last_progress[advance] = self.tick
+
+    def _gated_live_inside(self) -> np.ndarray:
+        """Per world: live agents inside R_s of the tiles that wait for their predecessor (move k > the complete
+        prefix). In prefix order they cannot work by design, so the stage share leaves them out: otherwise a ring
+        whose next move lies in a locked ring never reaches τ_stage (a deadlock). Gated tiles never worked, so
+        none of their agents is Success; `alive_task` is the same in every world (faults hit the same cells)."""
+        lay = self.layout
+        live_tile = np.bincount(lay.tile_of_cell, weights=self.alive_task, minlength=lay.lattice ** 2)
+        gated = lay.move_of_tile[None, :] > self.world_stats[:, WORLD.prefix][:, None]  # −1 (no task) never
+        in_ring = lay.tile_ring[:, None] == np.arange(lay.n_rings)[None, :]  # tiles beyond the last ring: none
+        per_ring = (gated * live_tile[None, :]) @ in_ring
+        return per_ring.cumsum(axis=1)[np.arange(self.W), self.stage].astype(np.int64)
 
     def _settle_outcomes(self):
         """Give an outcome to worlds that completed, stalled or reached max_ticks (first matching rule wins)."""
