@@ -645,5 +645,6 @@ class WorldsDevice:
         while prefix < self.M and self.complete_tick[w, prefix] >= 0:
             prefix += 1
         self.world[w].prefix = prefix
-        if self.params[w].order_prefix != 0 and prefix > before and prefix < self.M:  # measured gated: k > the old prefix
+        # move `prefix` was measured gated (k > the old prefix) and is not complete (the loop stopped there)
+        if self.params[w].order_prefix != 0 and prefix > before and prefix < self.M:
             self.zone_stats[w, self.zone_of_move[prefix], ZONE.open_tiles] += 1
