@@ -160,3 +160,19 @@ def test_a_following_reader_sees_the_run_grow_and_end_on_its_last_tick(tmp_path)
     final = Episode.open(out)
     assert not final.partial
     assert seen[-1] == final.manifest["ticks"] - 1 == int(final.frame_ticks(0).max())
+
+
+def test_a_world_that_ends_first_keeps_its_final_state_in_metrics(tmp_path, cli):
+    """World 0 of smoke seed 2 completes ticks before world 1: its later metrics rows hold its final state counts
+    (what its frames show), not the zeros of a world the kernel no longer steps — and the episode verifies."""
+    out = tmp_path / "ep"
+    assert cli("run", "smoke", "--seed", "2", "--worlds", "2", "--out", out, "--arch", "cpu").returncode == 0
+    done = cli("verify", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    import pyarrow.ipc as ipc
+
+    metrics = ipc.open_file(str(out / "metrics.arrow")).read_all().to_pydict()
+    w0 = [i for i, w in enumerate(metrics["world"]) if w == 0]
+    ended = [i for i in w0 if not metrics["running"][i]]
+    assert len(ended) >= 2  # rows after world 0's end exist
+    assert len({metrics["success"][i] for i in ended}) == 1 and metrics["success"][ended[-1]] > 0

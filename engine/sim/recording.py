@@ -144,6 +144,10 @@ class Recorder:
         # built from them, ~700 B a row at the flush) stay near PENDING_ROWS whatever W is
         self.pending_ticks = int(max(1, min(256, PENDING_ROWS // sim.W)))
         self.cum_totals = np.zeros((sim.W, len(ZONE)), np.int64)
+        # state counts of each world's last stepped tick: an ended world is no longer stepped (its statistics
+        # come back zero), but its agents keep their final states, which its later rows and frames show
+        self.last_states = np.zeros((sim.W, len(K.STATE_NAMES)), np.int64)
+        self.was_running = np.ones(sim.W, bool)
         self.curriculum_rows: list[tuple] = []
         self.known_ticks = np.full((sim.W, sim.M), -1, np.int32)
         lay = sim.layout
@@ -202,6 +206,12 @@ class Recorder:
         K_, W = now.shape[:2]
         cumulative = self.cum_totals + np.cumsum(now, axis=0)  # running totals since tick 0, (K, W, stats)
         self.cum_totals = cumulative[-1]
+        states = now[:, :, ZONE.state_counts].copy()  # (K, W, states)
+        for k in range(K_):  # a world not running before tick k was not stepped: keep its final counts
+            stepped = self.was_running
+            states[k][~stepped] = self.last_states[~stepped]
+            self.last_states[stepped] = states[k][stepped]
+            self.was_running = running[k]
         resolved_now = now[:, :, ZONE.resolved]
         radii = np.asarray(sim.scenario.curriculum.radii, dtype=np.float32)
         attempt_cost = np.array([v.oracle.attempt_cost for v in sim.variants])
@@ -214,7 +224,7 @@ class Recorder:
             "tick": np.repeat(ticks, W).astype(np.int32), "world": np.tile(np.arange(W, dtype=np.int32), K_),
             "stage": flat(stage, np.int16), "radius": radii[stage].reshape(-1),
             "n_active_zones": flat(active, np.int16),
-            **{name: flat(now[:, :, getattr(ZONE, f"n_{name}")], np.int32) for name in K.STATE_NAMES},
+            **{name: flat(states[:, :, i], np.int32) for i, name in enumerate(K.STATE_NAMES)},
             "attempts": flat(cumulative[:, :, ZONE.resolved], np.int64),
             "correct": flat(cumulative[:, :, ZONE.correct], np.int64),
             "escalations": flat(calls, np.int64), "oracle_calls": flat(calls, np.int64),
