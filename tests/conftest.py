@@ -30,3 +30,16 @@ def run_cli(*args, timeout=300, env=None, cwd=None):
 def cli():
     """The `run_cli` helper as a fixture."""
     return run_cli
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say in one line how the GPU tests (marker gpu) ended, so a CI log shows that they ran, not only that none failed."""
+    outcomes = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "gpu" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
+                if outcome != "passed" or report.when == "call":
+                    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if outcomes:
+        text = ", ".join(f"{n} {o}" for o, n in outcomes.items())
+        terminalreporter.write_line(f"GPU tests (marker gpu): {text}")
