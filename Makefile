@@ -29,7 +29,7 @@ demo: $(STAMP)
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 test: $(TSTAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto  # one worker per core: most of the suite's time is single-threaded kernel JIT
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs

@@ -26,7 +26,8 @@ from replay.reader import proc_bytes
 # smoke (G = 16, Z = 40) and paper (G = 64, Z = 40) at several W, with and without recording; see `main`.
 # Fit: smoke W = 1024 / 8192 (10 and 64 ticks) → 54 kB a world over 64 ticks; paper W = 64 / 512 / 2048 → 29-30 B
 # an agent once the zone term is taken out; smoke W = 8192 recorded vs not, 64 ticks → 667 B a buffered row.
-BASE_BYTES = 195 << 20    # interpreter, NumPy, pyarrow, Taichi and its JIT-compiled kernels
+BASE_BYTES = 195 << 20    # interpreter, NumPy, pyarrow, Taichi and its kernels loaded from the offline cache
+# (a cold LLVM compile of the tick kernel adds a transient of ~0.7 GB on top, measured on x64, not projected here)
 AGENT_BYTES = 30          # per agent: device fields (26 B), move tables, host copies at reset
 ZONE_BYTES = 1_170        # per world and zone: zone statistics (device, per-tick read-back, host sums), managers
 RECORD_BASE_BYTES = 16 << 20  # recorder and writer thread, besides the frame ring and the buffered rows
