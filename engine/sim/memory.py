@@ -133,7 +133,7 @@ for _ in range(int(sys.argv[3])):
     sim.step()
 if rec is not None:
     rec.close()
-print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, sim.Z)
+print("PEAK", next(int(x.split()[1]) * 1024 for x in open("/proc/self/status") if x.startswith("VmHWM")), sim.Z)
 """
 
 
@@ -148,7 +148,7 @@ def measure_peak(scenario: str, worlds: int, ticks: int, record: bool, cwd: str 
     if r.returncode or line is None:
         raise RuntimeError(f"measurement run failed: {r.stderr.strip().splitlines()[-1:]}")
     _, peak, zones = line.split()
-    return int(peak), int(zones)
+    return int(peak), int(zones)  # VmHWM of the child: ru_maxrss would carry over the forking parent's RSS
 
 
 def main() -> int:
