@@ -26,6 +26,14 @@ def run_cli(*args, timeout=300, env=None, cwd=None):
                           timeout=timeout, env=full_env, cwd=cwd or ROOT)
 
 
+def record_smoke(folder: Path, seed: int) -> Path:
+    """Record a complete smoke episode (CPU) into `folder`/ep and return its path."""
+    out = folder / "ep"
+    r = run_cli("run", "smoke", "--seed", seed, "--out", out, "--arch", "cpu", "--json")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 @pytest.fixture
 def cli():
     """The `run_cli` helper as a fixture."""

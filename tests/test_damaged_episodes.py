@@ -10,17 +10,14 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import record_smoke
 from tests.test_fuzz_episodes import cli
 
 
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory) -> Path:
     """A complete smoke episode."""
-    out = tmp_path_factory.mktemp("damaged") / "ep"
-    r = run_cli("run", "smoke", "--seed", "4", "--out", out, "--arch", "cpu", "--json")
-    assert r.returncode == 0, r.stderr
-    return out
+    return record_smoke(tmp_path_factory.mktemp("damaged"), 4)
 
 
 def cut_half(p: Path):

@@ -17,7 +17,7 @@ import pytest
 
 from engine.cli.main import main
 from replay import schema as S
-from tests.conftest import run_cli
+from tests.conftest import record_smoke
 
 CASES = 60
 HOSTILE = (-1, 0, 2**32, 2**63, 10**30, 1.5, "x", "", None, True, [], {}, [0, 0], {"0": "complete"})
@@ -28,10 +28,7 @@ MANIFEST_KEYS = ("status", "worlds", "seed", "disks", "pegs", "grid", "ticks", "
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory) -> Path:
     """A complete smoke episode (51 ticks, a few kB), recorded once for every case."""
-    out = tmp_path_factory.mktemp("fuzz") / "ep"
-    r = run_cli("run", "smoke", "--seed", "2", "--out", out, "--arch", "cpu", "--json")
-    assert r.returncode == 0, r.stderr
-    return out
+    return record_smoke(tmp_path_factory.mktemp("fuzz"), 2)
 
 
 def damage(folder: Path, rng: random.Random) -> tuple[str, bool]:
