@@ -308,3 +308,70 @@ def test_a_plugin_sees_no_ground_truth_in_consensus_mode(taichi_cpu, monkeypatch
         assert not zone_seen[..., getattr(ZONE, name)].any(), name
     for name in GROUND_TRUTH["vote"]:
         assert not vote_seen[..., getattr(VOTE, name)].any(), name
+
+
+# ---- the fast paths of the per-tick manager work give what their plain definitions give
+def test_top_k_equals_the_stable_descending_sort():
+    """top_k (a stable sort for small batches, k arg-max passes for big ones) picks, per row, the first k allowed
+    entries of the stable descending order of the scores: ties, NaN and ±inf scores, rows with fewer than k allowed."""
+    from engine.managers.bandits import BIG_BATCH, top_k
+
+    def by_sort(scores, allowed, k):
+        chosen = np.zeros_like(allowed)
+        for w in range(len(scores)):
+            keys = [(-(s if a else -np.inf), i) for i, (s, a) in enumerate(zip(scores[w], allowed[w]))]
+            nan_last = sorted(keys, key=lambda t: (math.isnan(t[0]), 0.0 if math.isnan(t[0]) else t[0], t[1]))
+            for _, i in nan_last[:k]:
+                chosen[w, i] = allowed[w, i]
+        return chosen
+
+    rng = np.random.default_rng(7)
+    big = BIG_BATCH // 40 + 1  # worlds of 40 zones that take the arg-max path
+    for trial in range(60):
+        W, Z, k = (big, 40, int(rng.integers(1, 5))) if trial % 2 else (int(rng.integers(1, 5)), 9, 2)
+        allowed = rng.random((W, Z)) < rng.random()
+        scores = rng.integers(0, 4, (W, Z)) / 4.0 if trial % 3 == 0 else rng.random((W, Z))  # ties, or none
+        if trial % 5 == 1:
+            scores[rng.random((W, Z)) < 0.1] = rng.choice([np.nan, np.inf, -np.inf])
+        assert np.array_equal(top_k(scores, allowed, k), by_sort(scores, allowed, k)), trial
+
+
+def test_draw_keys_and_uniforms_equal_their_definitions():
+    """The in-place hash, the keys of several streams at once (Python integers for a few worlds, NumPy for many)
+    and the uniforms equal lowbias32 and the 24-bit formula applied one step at a time."""
+    from engine.managers.draws import (FEW_WORLDS, ROUND_MUL, Draws, hash_owned, lowbias32_int, to_unit)
+    from engine.sim.mathref import lowbias32
+
+    words = np.random.default_rng(3).integers(0, 2 ** 32, 1000, dtype=np.uint64).astype(np.uint32)
+    assert np.array_equal(hash_owned(words.copy()), lowbias32(words))
+    edges = np.array([0, 255, 256, 2 ** 32 - 1], np.uint32)
+    assert np.array_equal(to_unit(edges), ((edges >> np.uint32(8)).astype(np.float64) + 0.5) / 2.0 ** 24)
+    for n_worlds in (1, FEW_WORLDS, FEW_WORLDS + 1, 50):
+        seeds = np.arange(n_worlds, dtype=np.uint64) * 7 + 3
+        dr = Draws(seeds, 6)
+        got = dr.stream_keys(9, (10, 11, 20))
+        for row, stream in enumerate((10, 11, 20)):
+            want = lowbias32(dr.world ^ np.uint32(lowbias32_int(9 * ROUND_MUL + stream)))
+            assert np.array_equal(got[row], want) and np.array_equal(dr.keys(9, stream), want)
+            assert np.array_equal(dr.uniforms(9, stream), to_unit(lowbias32(want[:, None] ^ dr.salt(0)[None, :])))
+
+
+def test_thompson_update_equals_the_observation_formula():
+    """The update's reward (one division base in verified mode) and its Bernoulli draws equal
+    success_rate · exp(−λ · mean_nll) and the reward stream's uniforms, zone by zone."""
+    from engine.managers.bandits import STREAM_THOMPSON_REWARD
+
+    rng = np.random.default_rng(11)
+    W, Z = 5, 12
+    m = make_manager("thompson", np.arange(W) + 40, Z, nll_weight=0.7, discount=0.9)
+    for t in range(20):
+        resolved = rng.integers(0, 4, (W, Z)) * (rng.random((W, Z)) < 0.5)
+        obs = observation(resolved, rng.integers(0, resolved + 1), nll=rng.integers(0, 3 << 16, (W, Z)), tick=t)
+        m.choose(obs)
+        alpha, beta = m.alpha.copy(), m.beta.copy()
+        m.update(obs)
+        seen = resolved > 0
+        reward = obs.success_rate() * np.exp(-0.7 * obs.mean_nll())
+        won = seen & (m.draws.uniforms(m.round, STREAM_THOMPSON_REWARD) < reward)
+        assert np.array_equal(m.alpha, alpha + won) and np.array_equal(m.beta, beta + (seen & ~won))
+        assert np.array_equal(np.isnan(m.reward), ~seen) and np.array_equal(m.reward[seen], reward[seen])

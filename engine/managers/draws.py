@@ -3,9 +3,10 @@
 Every draw is a hash of (episode seed, round, stream, zone, retry), so a world's choices depend only on its own
 episode seed — never on the batch it runs in — and a whole batch is drawn with a few NumPy calls instead of one
 generator call per world. The manager calls this every tick, so the fixed costs are kept out of the loop: each
-world's seed hash is computed once, the per-(round, stream) hash is plain integer arithmetic, the zone salts are a
-table, and the two gamma draws of a Beta sample share one rejection loop (each entry's value is what it would be
-alone).
+world's seed hash is computed once, the keys of several streams of one round are hashed in one pass, the zone salts
+are a table, the hash works in place on arrays it owns, and the two gamma draws of a Beta sample share one
+rejection loop (each entry's value is what it would be alone). At one world a tick is a few dozen NumPy calls of
+~1 µs each, so the call count is what these functions keep low.
 """
 import numpy as np
 
@@ -15,7 +16,10 @@ U32 = np.uint32
 MASK = 0xFFFFFFFF
 WORLD_SALT, ROUND_MUL, ZONE_MUL, RETRY_MUL = 0x2545F491, 0x9E3779B9, 0x85EBCA6B, 0xC2B2AE35
 GAMMA_ROUNDS = 16  # rejection rounds before the fallback (acceptance ≥ 95 % per round: never reached in practice)
+FEW_WORLDS = 4  # up to this many worlds, round keys are hashed in Python integers
 SMALL = 512  # below this many entries NumPy's per-call cost dominates: evaluate two retry rounds per pass
+TWO_PI = 2.0 * np.pi
+UNIT = 1.0 / float(1 << 24)  # a power of two: multiplying by it rounds exactly like dividing by 2^24
 
 
 def lowbias32_int(x: int) -> int:
@@ -28,9 +32,20 @@ def lowbias32_int(x: int) -> int:
     return x ^ (x >> 16)
 
 
+def hash_owned(x: np.ndarray) -> np.ndarray:
+    """lowbias32 of a uint32 array the caller owns, computed in place (the same function as `mathref.lowbias32`,
+    without its temporaries and checks)."""
+    x ^= x >> 16
+    x *= 0x7FEB352D
+    x ^= x >> 15
+    x *= 0x846CA68B
+    x ^= x >> 16
+    return x
+
+
 def to_unit(h: np.ndarray) -> np.ndarray:
     """24-bit uniforms in (0, 1) from 32-bit hashes."""
-    return ((h >> U32(8)).astype(np.float64) + 0.5) / float(1 << 24)
+    return ((h >> 8) + 0.5) * UNIT  # uint32 + a Python float is float64; every step is exact
 
 
 class Draws:
@@ -38,6 +53,8 @@ class Draws:
 
     def __init__(self, seeds, n_zones: int):
         self.world = lowbias32(np.asarray(seeds, dtype=np.uint64).astype(U32) ^ U32(WORLD_SALT))
+        # a few worlds: their keys are hashed in Python integers (cheaper than ~8 NumPy calls on tiny arrays)
+        self.world_words = self.world.tolist() if self.world.size <= FEW_WORLDS else None
         self.n_zones = n_zones
         self.zone_index = np.arange(n_zones, dtype=U32)
         self.salts: dict[int, np.ndarray] = {}
@@ -45,7 +62,14 @@ class Draws:
 
     def keys(self, round_: int, stream: int) -> np.ndarray:
         """(W',) key of each world for one decision round and purpose."""
-        return lowbias32(self.world ^ U32(lowbias32_int(round_ * ROUND_MUL + stream)))
+        return self.stream_keys(round_, (stream,))[0]
+
+    def stream_keys(self, round_: int, streams) -> np.ndarray:
+        """(len(streams), W') keys of each world for one decision round and several purposes, hashed together."""
+        words = [lowbias32_int(round_ * ROUND_MUL + s) for s in streams]
+        if self.world_words is not None:
+            return np.array([[lowbias32_int(w ^ x) for w in self.world_words] for x in words], U32)
+        return hash_owned(self.world ^ np.array(words, U32)[:, None])
 
     def salt(self, retry: int) -> np.ndarray:
         """(Z,) hashed salt of each zone for the `retry`-th uniform of an entry (cached: it never changes)."""
@@ -56,20 +80,33 @@ class Draws:
 
     def uniforms(self, round_: int, stream: int) -> np.ndarray:
         """(W', Z) float64 uniforms in (0, 1), one per world and zone."""
-        return to_unit(lowbias32(self.keys(round_, stream)[:, None] ^ self.salt(0)[None, :]))
+        return self.uniforms_of(self.keys(round_, stream))
+
+    def uniforms_of(self, keys: np.ndarray) -> np.ndarray:
+        """(W', Z) uniforms of the worlds' keys of one round and stream (`stream_keys` rows)."""
+        return to_unit(hash_owned(keys[:, None] ^ self.salt(0)))
 
     def betas(self, alpha: np.ndarray, beta: np.ndarray, round_: int, stream: int, where=None) -> np.ndarray:
         """Beta(α, β) draws (α, β ≥ 1) as X / (X + Y), X ~ Gamma(α) on `stream`, Y ~ Gamma(β) on `stream + 1`;
         NaN outside `where`. Only the entries asked for are drawn; each entry's value does not depend on the rest."""
-        W, Z = alpha.shape
-        todo = np.arange(alpha.size) if where is None else np.flatnonzero(where)
-        rows, zones = todo // Z, todo % Z
+        return self.beta_draws(np.stack([alpha, beta]), self.stream_keys(round_, (stream, stream + 1)), where)
+
+    def beta_draws(self, shapes: np.ndarray, keys: np.ndarray, where=None) -> np.ndarray:
+        """`betas` with α and β stacked as `shapes` (2, W', Z) and the two streams' keys (2, W') given."""
+        _, W, Z = shapes.shape
+        todo = np.arange(W * Z) if where is None else np.flatnonzero(where)
         n = todo.size
-        keys = np.concatenate([self.keys(round_, stream)[rows], self.keys(round_, stream + 1)[rows]])
-        shape = np.concatenate([alpha.ravel()[todo], beta.ravel()[todo]])
-        g = self.gammas(shape, keys, np.concatenate([zones, zones]))
+        # np.take, not a[:, index]: NumPy's mixed slice-and-index path is ~5× slower
+        if W == 1:  # one world: every entry is in row 0, and its key needs no gather
+            zones, k = todo, np.repeat(keys[:, 0], n)
+        else:
+            rows = todo // Z
+            zones = todo - rows * Z
+            k = np.take(keys, rows, axis=1).reshape(-1)
+        g = self.gammas(np.take(shapes.reshape(2, -1), todo, axis=1).reshape(-1), k, np.concatenate((zones, zones)))
         out = np.full(W * Z, np.nan)
-        out[todo] = g[:n] / (g[:n] + g[n:])
+        gx = g[:n]
+        out[todo] = gx / (gx + g[n:])
         return out.reshape(W, Z)
 
     def gammas(self, shape: np.ndarray, keys: np.ndarray, zones: np.ndarray) -> np.ndarray:
@@ -80,27 +117,39 @@ class Draws:
         many entries one round per pass. Either way each entry gets the value it would get alone."""
         d = shape - 1.0 / 3.0
         c = 1.0 / np.sqrt(9.0 * d)
-        drawn = d.copy()  # the fallback after GAMMA_ROUNDS rejections in a row
-        pending = everyone = np.arange(d.size)
+        drawn = d  # the fallback after GAMMA_ROUNDS rejections in a row; replaced (not written) by the first pass
+        pending = None  # None: every entry (the first pass needs no gathers)
+        table = self.salt_table()
         first = 0
         while first < GAMMA_ROUNDS:
-            rounds = min(2 if pending.size < SMALL else 1, GAMMA_ROUNDS - first)
-            if pending is everyone:  # the first pass: no gathers
+            n = d.size if pending is None else pending.size
+            rounds = min(2 if n < SMALL else 1, GAMMA_ROUNDS - first)
+            if pending is None:
                 k, z, cc, dd = keys, zones, c, d
             else:
                 k, z, cc, dd = keys[pending], zones[pending], c[pending], d[pending]
-            retries = np.arange(3 * first, 3 * (first + rounds))
+            salts = np.take(table[3 * first:3 * (first + rounds)], z, axis=1)  # (3·rounds, n), row = retry
             first += rounds
-            u = to_unit(lowbias32(k[None, :] ^ self.salt_table()[retries][:, z]))  # (3·rounds, n), row = retry
+            u = to_unit(hash_owned(np.bitwise_xor(k, salts, out=salts)))
             u1, u2, u3 = u[0::3], u[1::3], u[2::3]  # (rounds, n) each
-            x = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box–Muller normal
+            x = np.sqrt(-2.0 * np.log(u1)) * np.cos(TWO_PI * u2)  # Box–Muller normal
             v = (1.0 + cc * x) ** 3
-            with np.errstate(invalid="ignore", divide="ignore"):
-                accept = (v > 0) & (np.log(u3) < 0.5 * x * x + dd - dd * v + dd * np.log(np.where(v > 0, v, 1.0)))
-            won = accept.argmax(axis=0)  # the first accepted round of each entry (0 if none: masked below)
-            ok = accept.any(axis=0)
+            positive = v > 0
+            dv = dd * v
+            # every logarithm's argument is > 0 (u in (0, 1); v ≤ 0 replaced by 1): no floating-point warnings
+            accept = positive & (np.log(u3) < 0.5 * x * x + dd - dv + dd * np.log(np.where(positive, v, 1.0)))
+            if rounds == 1:
+                ok, value = accept[0], dv[0]
+            else:  # the first accepted of the two rounds
+                ok, value = accept[0] | accept[1], np.where(accept[0], dv[0], dv[1])
+            if pending is None:
+                drawn = np.where(ok, value, d)
+                if ok.all():
+                    break
+                pending = np.flatnonzero(~ok)
+                continue
             cols = np.flatnonzero(ok)
-            drawn[pending[cols]] = (dd * v)[won[cols], cols]
+            drawn[pending[cols]] = value[cols]
             pending = pending[~ok]
             if pending.size == 0:
                 break
