@@ -110,3 +110,61 @@ def test_verify_rejects_moves_complete_that_decrease(smoke_episode, tmp_path):
     r = run_cli("verify", tmp_path / "bad")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "world 0 tick 20: moves_complete decreased" in r.stdout, r.stdout
+
+
+def clean_tick(W: int, live: int, task: int):
+    """Possible statistics of one tick of W worlds: (stats, world_stats before the tick)."""
+    totals = np.zeros((W, len(ZONE)), np.int64)
+    totals[:, ZONE.n_idle], totals[:, ZONE.n_success] = live - 3, 3
+    totals[:, ZONE.n_dead] = task - live
+    totals[:, ZONE.resolved], totals[:, ZONE.correct], totals[:, ZONE.escalated] = 5, 4, 1
+    totals[:, ZONE.completed_now] = 1
+    before = np.tile(np.array([[6, 4]], np.int64), (W, 1))  # moves done, prefix
+    after = before.copy()
+    after[:, WORLD.moves_done] += 1
+    return {"world_totals": totals, "world_stats": after}, before
+
+
+@pytest.mark.parametrize("worlds", [3, 30])  # the per-world Python path of small batches and the NumPy path
+@pytest.mark.parametrize("edit, rule", [
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.started, -1), "per-tick counter started is negative"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.n_idle, t[w, ZONE.n_idle] + 1), "counted by state ≠ live"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.n_dead, t[w, ZONE.n_dead] + 1), "dead agents with a task ≠"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.resolved, 10 ** 6), "attempts this tick > live agents"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.correct, 6), "correct attempts this tick > attempts"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.escalated, 6), "oracle calls this tick > attempts"),
+    (lambda t, a, b, w: a[w].__setitem__(WORLD.moves_done, 5), "moves complete decreased"),
+    (lambda t, a, b, w: (a[w].__setitem__(WORLD.moves_done, 10 ** 6), b[w].__setitem__(WORLD.moves_done, 10 ** 6 - 1)),
+     "moves complete > moves of the task"),
+    (lambda t, a, b, w: a[w].__setitem__(WORLD.prefix, 8), "complete prefix > moves complete"),
+    (lambda t, a, b, w: a[w].__setitem__(WORLD.prefix, 3), "complete prefix decreased"),
+    (lambda t, a, b, w: t[w].__setitem__(ZONE.completed_now, 2), "grew by a different count"),
+])
+def test_check_tick_names_each_broken_rule_for_small_and_large_batches(worlds, edit, rule):
+    from engine.sim.invariants import FEW_WORLDS, check_tick
+
+    assert (worlds <= FEW_WORLDS) == (worlds == 3)  # each path is exercised
+    live, task, moves = 40, 48, 100
+    stats, before = clean_tick(worlds, live, task)
+    running = np.ones(worlds, bool)
+    check_tick("x64", 7, running, stats, before, live, task, moves)  # possible: passes
+    edit(stats["world_totals"], stats["world_stats"], before, worlds - 2)
+    with pytest.raises(InvariantError) as err:
+        check_tick("x64", 7, running, stats, before, live, task, moves)
+    assert f"at tick 7, world {worlds - 2}: " in str(err.value) and rule in str(err.value), str(err.value)
+
+
+def test_check_tick_skips_the_live_counts_of_ended_worlds():
+    """An ended world's rows are zero (the kernel does not step it): its state counts are not checked."""
+    from engine.sim.invariants import check_tick
+
+    for worlds in (3, 30):
+        stats, before = clean_tick(worlds, 40, 48)
+        stats["world_totals"][1] = 0
+        stats["world_stats"][1] = before[1]
+        running = np.ones(worlds, bool)
+        running[1] = False
+        check_tick("x64", 7, running, stats, before, 40, 48, 100)
+        running[1] = True
+        with pytest.raises(InvariantError, match="world 1: agents counted by state"):
+            check_tick("x64", 7, running, stats, before, 40, 48, 100)

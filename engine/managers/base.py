@@ -9,7 +9,8 @@ from kernels.records import VOTE, ZONE
 
 @dataclass
 class ZoneObservation:
-    """What a manager sees, for the worlds it manages (rows), each array (W', Z) unless noted."""
+    """What a manager sees, for the worlds it manages (rows), each array (W', Z) unless noted. The arrays are the
+    Simulation's own (views, some read-only): a manager reads them and returns new arrays, never writes into them."""
 
     tick: int
     stage: np.ndarray        # (W',) current stage index

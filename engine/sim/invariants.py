@@ -25,19 +25,35 @@ def _fail(arch: str, tick: int, bad: np.ndarray, what: str, got: np.ndarray, bou
                          "(see docs/gpu.md)")
 
 
+FEW_WORLDS = 8  # up to this many worlds the rules run on Python integers: cheaper than ~30 NumPy calls on tiny rows
+
+
+def _broken(negative, resolved, correct, escalated, composed, states, dead, done, prefix, done_before, prefix_before,
+            running, live, task, moves):
+    """Every rule in one expression: True where one breaks. Evaluated on NumPy columns (one entry per world) or on
+    one world's Python integers alike (`|` and `&` of booleans)."""
+    return (negative | (resolved > live) | (correct > resolved) | (escalated > resolved) | (done > moves)
+            | (prefix > done) | (prefix < prefix_before) | (done - done_before != composed)
+            | (running & ((states != live) | (dead != task - live))))
+
+
 def check_tick(arch: str, tick: int, running: np.ndarray, stats: dict, before: np.ndarray, live: int, task: int,
                moves: int) -> None:
     """Check one tick of W worlds. `running`: the worlds stepped this tick; `before`: world_stats before the tick;
     `live` / `task`: agents with a task that are alive / in total; `moves`: M. One combined test per tick; the
     rule that broke is worked out only when one did."""
     totals, after = stats["world_totals"], stats["world_stats"]
-    done, prefix = after[:, WORLD.moves_done], after[:, WORLD.prefix]
-    resolved = totals[:, ZONE.resolved]
-    bad = ((totals < 0).any(axis=1) | (resolved > live) | (totals[:, ZONE.correct] > resolved)
-           | (totals[:, ZONE.escalated] > resolved) | (done > moves) | (prefix > done) | (prefix < before[:, WORLD.prefix])
-           | (done - before[:, WORLD.moves_done] != totals[:, ZONE.completed_now])
-           | (running & ((totals[:, STATE_COLUMNS].sum(axis=1) != live) | (totals[:, ZONE.n_dead] != task - live))))
-    if bad.any():
+    if len(totals) <= FEW_WORLDS:
+        D, P = WORLD.moves_done, WORLD.prefix
+        bad = any(_broken(min(t) < 0, t[ZONE.resolved], t[ZONE.correct], t[ZONE.escalated], t[ZONE.completed_now],
+                          sum(t[STATE_COLUMNS]), t[ZONE.n_dead], a[D], a[P], b[D], b[P], r, live, task, moves)
+                  for t, a, b, r in zip(totals.tolist(), after.tolist(), before.tolist(), np.asarray(running).tolist()))
+    else:
+        bad = _broken((totals < 0).any(axis=1), totals[:, ZONE.resolved], totals[:, ZONE.correct],
+                      totals[:, ZONE.escalated], totals[:, ZONE.completed_now], totals[:, STATE_COLUMNS].sum(axis=1),
+                      totals[:, ZONE.n_dead], after[:, WORLD.moves_done], after[:, WORLD.prefix],
+                      before[:, WORLD.moves_done], before[:, WORLD.prefix], running, live, task, moves).any()
+    if bad:
         _diagnose(arch, tick, running, totals, after, before, live, task, moves)
 
 

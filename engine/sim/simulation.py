@@ -33,6 +33,10 @@ from kernels import constants as K
 from kernels.records import BIN, CONTROLS, GROUND_TRUTH, VOTE, WORLD, ZONE
 from scenarios.errors import ScenarioError
 
+TRUTH_ZONE = [getattr(ZONE, c) for c in GROUND_TRUTH["zone"]]  # the columns no manager may see (consensus mode)
+TRUTH_VOTE = [getattr(VOTE, c) for c in GROUND_TRUTH["vote"]]
+
+
 def batch_key(scenario) -> tuple:
     """What worlds of one batch must share: everything the static layout and the task are built from."""
     ag = scenario.agents
@@ -107,6 +111,7 @@ class Simulation:
             raise ValueError("seeds must hold one episode seed per world")
         self.seed = int(self.seeds[0])
         self.M, self.Z = self.task.n_moves, self.layout.n_zones
+        self.prefix_order = scenario.layout.order == "prefix"
         for v in {v.curriculum: v for v in self.variants}.values():  # the checks `scenario check` makes
             check_manager(v, self.layout.zone_ring)
         self._make_managers()  # fail on a bad plugin before any allocation or JIT
@@ -171,11 +176,15 @@ class Simulation:
         self.tick = 0
         self.has_task = lay.move_of_cell >= 0  # the agents the state counts cover (engine.sim.invariants)
         self.alive_task = lay.alive0.astype(bool) & self.has_task
+        # their counts, for the per-tick invariants check (alive_task changes only in _apply_faults)
+        self.n_task, self.n_live_task = int(self.has_task.sum()), int(self.alive_task.sum())
         n_rings = lay.n_rings
         self.unlock_all = np.zeros(W, bool)
         for rows, m in self.managers:
             self.unlock_all[rows] = bool(getattr(m, "unlock_all", False))
         self.stage = np.where(self.unlock_all, n_rings - 1, 0).astype(np.int32)
+        self._stage_changed()
+        self.ctl = np.zeros((W, len(CONTROLS)), np.int32)  # this tick's controls, rewritten in place each tick
         self.running = np.ones(W, bool)
         self.outcome = [None] * W
         self.end_tick = np.zeros(W, np.int64)
@@ -185,6 +194,7 @@ class Simulation:
         # consensus mode: the last tick's vote statistics per zone, and their totals over the episode
         self.vote_stats = np.zeros((W, self.Z, len(VOTE)), np.int64) if self.consensus else None
         self.vote_totals = np.zeros((W, len(VOTE)), np.int64)
+        self.masked_stats = None
         # before the first tick every task tile is open, except those waiting for their predecessor
         first_open = lay.move_of_tile == 0 if self.scenario.layout.order == "prefix" else lay.move_of_tile >= 0
         self.open_tiles = np.zeros((W, self.Z), np.int64)
@@ -196,12 +206,31 @@ class Simulation:
         self.plan_check = [None] * W
         self._errors = (-1, np.zeros(W, np.int64), np.full(W, -1, np.int64))  # (tick computed at, errors, first)
         self.wall = 0.0
-        self.agent_steps = 0         # live agents with a task in running worlds, summed over ticks
-        self.active_agent_steps = 0  # of those, the agents in open tiles: what the ticks really advanced
         self.unlimited_oracle = bool((self.knobs["budget"] < 0).all())
         self.oracle_up = np.ones(W, bool)
         self.listeners = []  # callables(sim, stats) run after every tick (recorder, progress)
         self.frame_request = None  # callable(tick) → frame-ring slot to record after this tick, or −1
+
+    @property
+    def agent_steps(self) -> int:
+        """Live agents with a task in running worlds, summed over the ticks since reset (the kernel leaves the
+        rows of ended worlds at zero, so this is a column of `totals`)."""
+        return int(self.totals[:, ZONE.live_state_counts].sum())
+
+    @property
+    def active_agent_steps(self) -> int:
+        """Of `agent_steps`, the agents in open tiles: what the ticks really advanced."""
+        return int(self.totals[:, ZONE.active].sum())
+
+    def _stage_changed(self):
+        """Recompute what follows from `stage`: the unlocked zones (ring ≤ stage; read-only, since managers see
+        it) and the worlds whose stage can still advance."""
+        lay = self.layout
+        self.unlocked = lay.zone_ring[None, :] <= self.stage[:, None]
+        self.unlocked.flags.writeable = False
+        self.unlocked_count = self.unlocked.astype(np.int64)  # as a matmul operand (_advance_stages)
+        self.may_advance = ~self.unlock_all & (self.stage < lay.n_rings - 1)
+        self.open_zones = None  # recomputed on demand (observation)
 
     # ---- one tick
     def _oracle_flags(self):
@@ -216,18 +245,22 @@ class Simulation:
 
     def observation(self, rows) -> ZoneObservation:
         """The zone view a manager gets for its worlds."""
+        if self.open_zones is None:  # kept until the stage or the open tiles change: a tick's update and the
+            # next tick's choose usually see the same mask (read-only, like `unlocked`: managers share it)
+            self.open_zones = self.unlocked & (self.open_tiles > 0)
+            self.open_zones.flags.writeable = False
         if len(rows) == self.W:  # one manager for the whole batch: views, not copies
             rows = slice(None)
-        unlocked = self.layout.zone_ring[None, :] <= self.stage[rows][:, None]
-        zone_stats = self.zone_stats[rows]
-        vote_stats = None if self.vote_stats is None else self.vote_stats[rows]
-        if self.consensus:  # no ground truth reaches a manager, built-in or plugin (DESIGN §2.8.7)
-            zone_stats, vote_stats = zone_stats.copy(), vote_stats.copy()
-            zone_stats[..., [getattr(ZONE, c) for c in GROUND_TRUTH["zone"]]] = 0
-            vote_stats[..., [getattr(VOTE, c) for c in GROUND_TRUTH["vote"]]] = 0
+        if self.consensus and self.masked_stats is None:  # no ground truth reaches a manager, built-in or plugin
+            zone_stats, vote_stats = self.zone_stats.copy(), self.vote_stats.copy()  # (DESIGN §2.8.7); one copy
+            zone_stats[..., TRUTH_ZONE] = 0  # per tick, shared by the update and the next choose, so read-only
+            vote_stats[..., TRUTH_VOTE] = 0
+            zone_stats.flags.writeable = vote_stats.flags.writeable = False
+            self.masked_stats = zone_stats, vote_stats
+        zone_stats, vote_stats = self.masked_stats if self.consensus else (self.zone_stats, self.vote_stats)
         return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
-                               unlocked=unlocked, open=unlocked & (self.open_tiles[rows] > 0),
-                               zone_stats=zone_stats, vote_stats=vote_stats)
+                               unlocked=self.unlocked[rows], open=self.open_zones[rows], zone_stats=zone_stats[rows],
+                               vote_stats=None if vote_stats is None else vote_stats[rows])
 
     def _apply_faults(self):
         """Agents scheduled to die at this tick die now (same cells in every world: a layout property)."""
@@ -241,6 +274,7 @@ class Simulation:
                 dead[rng.choice(n, size=int(round(event.share * n)), replace=False)] = True
                 self.device.kill(np.broadcast_to(dead, (self.W, n)))
                 self.alive_task &= ~dead
+                self.n_live_task = int(self.alive_task.sum())
 
     def step(self):
         """Advance every running world by one tick and settle outcomes."""
@@ -258,13 +292,14 @@ class Simulation:
                 active[rows] = np.asarray(manager.choose(obs), dtype=bool) & obs.open
         active &= self.running[:, None]
         avail, up = self._oracle_flags()
-        controls = {"running": self.running, "stage": self.stage, "oracle_available": avail, "oracle_up": up}
-        ctl = np.stack([controls[name] for name in CONTROLS.names], axis=1).astype(np.int32)
+        ctl = self.ctl  # the devices copy it (set_controls), so one buffer serves every tick
+        ctl[:, CONTROLS.running], ctl[:, CONTROLS.stage] = self.running, self.stage
+        ctl[:, CONTROLS.oracle_available], ctl[:, CONTROLS.oracle_up] = avail, up
         self.device.set_controls(ctl, active)
         self.device.step(self.tick, self.frame_request(self.tick) if self.frame_request else -1)
         stats = self.device.stats()
-        check_tick(self.arch, self.tick, self.running, stats, self.world_stats, int(self.alive_task.sum()),
-                   int(self.has_task.sum()), self.M)
+        check_tick(self.arch, self.tick, self.running, stats, self.world_stats, self.n_live_task, self.n_task,
+                   self.M)
         self._absorb(stats)
         self.active = active
         for rows, manager in self.managers:
@@ -282,11 +317,10 @@ class Simulation:
         run = self.running
         zs = stats["zone_stats"]
         per_world = stats["world_totals"]
-        self.agent_steps += int(per_world[:, ZONE.live_state_counts].sum())
-        self.active_agent_steps += int(per_world[:, ZONE.active].sum())
         self.totals += per_world
         self.reliability += stats["reliability"]
         self.oracle_calls += per_world[:, ZONE.escalated]
+        self.open_zones = self.masked_stats = None  # the managers' views of the last tick (observation)
         if self.consensus:  # audits are oracle calls too
             votes = stats["vote_stats"]
             self.vote_totals += votes.sum(axis=1)
@@ -309,23 +343,22 @@ class Simulation:
 
     def _advance_stages(self):
         """Open the next stage where the Success share of agents with a task inside R_s reaches τ_stage."""
-        lay, rows = self.layout, np.arange(self.W)
-        candidates = self.running & ~self.unlock_all & (self.stage < lay.n_rings - 1)
+        candidates = self.running & self.may_advance
         if not candidates.any():  # every world at its last stage (or ended): nothing to sum
             return
-        # zone = ring · sectors + sector, so a ring's zones are contiguous: sum per ring, then over rings ≤ stage;
-        # only the two counts the rule needs are summed (live agents with a task, Success agents)
-        zs = self.zone_stats
-        counts = np.stack([zs[:, :, ZONE.live_state_counts].sum(axis=2), zs[:, :, ZONE.n_success]], axis=2)
-        inside = counts.reshape(self.W, lay.n_rings, lay.n_sectors, 2).sum(axis=2).cumsum(axis=1)[rows, self.stage]
-        live, success = inside[:, 0], inside[:, 1]
-        if self.scenario.layout.order == "prefix":
+        # per world, each live state's count summed over the unlocked zones (ring ≤ stage): one integer matmul
+        inside = np.matmul(self.unlocked_count[:, None, :], self.zone_stats[:, :, ZONE.live_state_counts])[:, 0]
+        live, success = inside.sum(axis=1), inside[:, ZONE.n_success - ZONE.live_state_counts.start]
+        if self.prefix_order:
             live = live - self._gated_live_inside()
         advance = candidates & (live > 0) & (success >= self.knobs["tau_stage"] * live)
+        if not advance.any():
+            return
         for w in np.nonzero(advance)[0]:
             self.stage_ticks[w].append(self.tick + 1)
         self.stage[advance] += 1
         self.last_progress[advance] = self.tick
+        self._stage_changed()
 
     def _gated_live_inside(self) -> np.ndarray:
         """Per world: live agents inside R_s of the tiles that wait for their predecessor (move k > the complete
