@@ -6,7 +6,7 @@ mode's kernel is unchanged. The NumPy twin is `engine.sim.consensus_reference.Co
 import taichi as ti
 
 from kernels import constants as K
-from kernels.attempt import correct_probability, effective_skill, wrong_proposal
+from kernels.attempt import attempt_batch_type, resolve_due_attempts, wrong_proposal
 from kernels.records import BIN, VOTE, ZONE
 from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform
 
@@ -69,8 +69,17 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
     k_wrong = 0
     decided = False
     decision = -1
-    for a_i, a_j in ti.ndrange(t, t):
-        n = (ty * t + a_i) * G + tx * t + a_j
+    batch = attempt_batch_type(t * t)(0)  # the due attempts' proposals and confidences
+    if is_open:
+        batch = resolve_due_attempts(dev, w, ty, tx, tick, key, shared, true_move, disk, true_pair, dev.params[w])
+        acc[ZONE.resolved] += batch.count
+        acc[ZONE.correct] += batch.correct
+        acc[ZONE.nll_fx] += batch.nll_fx
+        acc[ZONE.brier_fx] += batch.brier_fx
+        acc[ZONE.phat_fx] += batch.phat_fx
+        rel = batch.reliability
+    for lane in range(t * t):
+        n = (ty * t + lane // t) * G + tx * t + lane % t
         dev.turned[w, n] = ti.u8(0)
         dev.cast[w, n] = ti.u8(0)
         st = ti.cast(dev.state[w, n], ti.i32)
@@ -114,33 +123,12 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
                     dev.due[w, n] = tick + dev.params[w].slm_latency
                     acc[ZONE.started] += 1
             elif st == K.WORKING and tick >= dev.due[w, n]:
-                e = effective_skill(c, shared)
-                p = correct_probability(e, dev.difficulty[n], a, dev.params[w].kappa,
-                                        dev.params[w].alpha, dev.params[w].a_max,
-                                        dev.params[w].p_min, dev.params[w].p_max)
-                right = uniform(ak, K.DRAW_CORRECT) < p
-                proposal = true_move
-                if not right:
-                    proposal = wrong_proposal(disk, true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
-                eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
-                sign = ti.select(right, 1.0, -1.0)
-                z = (logit(p) + dev.params[w].b_over * (1.0 - e)
-                     + dev.params[w].omega * e * sign + dev.params[w].sigma_conf * eps)
-                phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
-                y = ti.select(right, 1, 0)
-                yf = ti.cast(y, ti.f32)
-                acc[ZONE.resolved] += 1
-                acc[ZONE.correct] += y
-                acc[ZONE.nll_fx] += to_fixed(nll_of(phat, y))
-                acc[ZONE.brier_fx] += to_fixed((phat - yf) * (phat - yf))
-                acc[ZONE.phat_fx] += to_fixed(phat)
-                b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32), K.RELIABILITY_BINS - 1)
-                rel[b * ti.static(len(BIN)) + BIN.count] += 1
-                rel[b * ti.static(len(BIN)) + BIN.correct] += y
-                rel[b * ti.static(len(BIN)) + BIN.phat_fx] += to_fixed(phat)
-                dev.history[w, n] = (dev.history[w, n] << 1) | ti.cast(y, ti.u32)
-                dev.confidence[w, n] = phat
-                dev.proposal[w, n] = proposal
+                # its proposal, p̂, history and calibration are done (kernels.attempt.resolve_due_attempts)
+                right = batch.right[lane] != 0
+                proposal = batch.proposal[lane]
+                z = batch.z[lane]
+                y = batch.right[lane]
+                phat = dev.confidence[w, n]
                 if (not right) and uniform(ak, K.DRAW_RED_FLAG) < dev.params[w].red_flag:
                     st = K.FAILURE  # red flag: a malformed answer is discarded
                     a += 1

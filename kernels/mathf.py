@@ -54,9 +54,9 @@ def log_f32(x: ti.f32) -> ti.f32:
     bits = ti.bit_cast(x, ti.i32)
     e = (bits >> 23) - 127
     m = ti.bit_cast((bits & 0x007FFFFF) | 0x3F800000, ti.f32)
-    if m > K.SQRT2:
-        m = m * 0.5
-        e += 1
+    big = m > K.SQRT2  # a select, not a branch: loops of logs vectorise
+    m = ti.select(big, m * 0.5, m)
+    e += ti.select(big, 1, 0)
     s = (m - 1.0) / (m + 1.0)
     return ti.cast(e, ti.f32) * K.LN2 + s * horner(s * s, K.LOG_C)
 
@@ -85,19 +85,18 @@ def logit(p: ti.f32) -> ti.f32:
 
 @ti.func
 def inverse_normal(u: ti.f32) -> ti.f32:
-    """Standard normal quantile of u ∈ (0, 1) (Acklam), from one uniform: no Box–Muller."""
-    x = ti.f32(0.0)
-    if u >= K.ACK_PLOW and u <= K.ACK_PHIGH:
-        q = u - 0.5
-        r = q * q
-        x = horner(r, K.ACK_A) * q / (horner(r, K.ACK_B) * r + 1.0)
-    else:
-        tail = ti.min(u, 1.0 - u)
-        q = ti.sqrt(-2.0 * log_f32(tail))
-        x = horner(q, K.ACK_C) / (horner(q, K.ACK_D) * q + 1.0)
-        if u > 0.5:
-            x = -x
-    return x
+    """Standard normal quantile of u ∈ (0, 1) (Acklam), from one uniform: no Box–Muller.
+
+    Both the central and the tail rational function are evaluated and one is selected, without a branch, so a
+    loop of them vectorises (the selected value is the same as with a branch)."""
+    q = u - 0.5
+    r = q * q
+    central = horner(r, K.ACK_A) * q / (horner(r, K.ACK_B) * r + 1.0)
+    tail = ti.min(u, 1.0 - u)
+    s = ti.sqrt(-2.0 * log_f32(tail))
+    x = horner(s, K.ACK_C) / (horner(s, K.ACK_D) * s + 1.0)
+    x = ti.select(u > 0.5, -x, x)
+    return ti.select(u >= K.ACK_PLOW and u <= K.ACK_PHIGH, central, x)
 
 
 @ti.func

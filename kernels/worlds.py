@@ -13,10 +13,10 @@ import taichi as ti
 
 from kernels import consensus  # feedback = "consensus" (DESIGN §2.8)
 from kernels import constants as K
-from kernels.attempt import correct_probability, effective_skill, wrong_proposal
+from kernels.attempt import attempt_batch_type, resolve_due_attempts
 from kernels.launch import PreparedLaunch, usable as prepared_launch_usable
 from kernels.records import BIN, CONTROLS, PARAMS, STATE_COUNTS, VOTE, WORLD, ZONE, stats_layout
-from kernels.mathf import (agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform)
+from kernels.mathf import agent_key, tick_key, to_fixed, uniform
 
 
 class FrameRing:
@@ -66,7 +66,7 @@ WorldStats = struct_type(WORLD)
 # Success agents, live agents, whether anyone turned Success).
 Tally = ti.types.struct(**{name: ti.i64 for name in ZONE.names if name not in STATE_COUNTS},
                         n_state=ti.types.vector(len(STATE_COUNTS), ti.i64),
-                        reliability=ti.types.matrix(K.RELIABILITY_BINS, len(BIN), ti.i64),
+                        reliability=ti.types.vector(K.RELIABILITY_BINS * len(BIN), ti.i64),  # bin-major
                         k_success=ti.i32, agree=ti.i32, live=ti.i32, taught=ti.i32)
 # What every agent of a tile needs to know about the tile this tick.
 TileTask = ti.types.struct(zone=ti.i32, move=ti.i32, true_move=ti.i32, disk=ti.i32, true_pair=ti.i32, key=ti.u32,
@@ -406,8 +406,18 @@ class WorldsDevice:
         task = self.tile_task(w, tile, k, tick, p, ctl)
         tally = Tally(0)
         ty, tx = tile // L, tile % L
-        for a_i, a_j in ti.ndrange(t, t):
-            n = (ty * t + a_i) * G + tx * t + a_j
+        batch = attempt_batch_type(t * t)(0)  # the due attempts' proposals and confidences (kernels.attempt)
+        if task.is_open != 0:
+            batch = resolve_due_attempts(self, w, ty, tx, tick, task.key, task.shared, task.true_move, task.disk,
+                                         task.true_pair, p)
+            tally.resolved = batch.count
+            tally.correct = batch.correct
+            tally.nll_fx = batch.nll_fx
+            tally.brier_fx = batch.brier_fx
+            tally.phat_fx = batch.phat_fx
+            tally.reliability = batch.reliability
+        for lane in range(t * t):
+            n = (ty * t + lane // t) * G + tx * t + lane % t
             self.turned[w, n] = ti.u8(0)
             st = ti.cast(self.state[w, n], ti.i32)
             if task.is_open != 0 and self.alive[w, n] != 0:
@@ -419,7 +429,7 @@ class WorldsDevice:
                     if task.active != 0:
                         self.start_attempt(w, n, tick, p, tally)
                 elif st == K.WORKING and tick >= self.due[w, n]:
-                    self.resolve_attempt(w, n, tick, task, p, ctl, tally)
+                    self.resolve_attempt(w, n, tick, batch.right[lane], batch.z[lane], p, ctl, tally)
             if self.state[w, n] == K.SUCCESS and self.proposal[w, n] == task.true_move:
                 tally.agree += 1
         if task.is_open != 0 and tally.agree >= p.tau_green:
@@ -475,47 +485,17 @@ class WorldsDevice:
         tally.started += 1
 
     @ti.func
-    def resolve_attempt(self, w, n, tick, task: ti.template(), p: ti.template(), ctl: ti.template(),
-                        tally: ti.template()):
-        """Working and due: propose (right with probability p), state a confidence p̂, count its calibration, then
-        escalate (p̂ low, enough failures, oracle available) or commit (verified: Success or Failure)."""
-        P = ti.static(self.P)
-        c = self.competence[w, n]
+    def resolve_attempt(self, w, n, tick, right, z, p: ti.template(), ctl: ti.template(), tally: ti.template()):
+        """Working and due, its proposal and confidence made (kernels.attempt.resolve_due_attempts): escalate (p̂
+        low, enough failures, oracle available) or commit (verified: Success or Failure)."""
         a = self.attempts[w, n]
-        ak = agent_key(task.key, n)
-        e = effective_skill(c, task.shared)
-        prob = correct_probability(e, self.difficulty[n], a, p.kappa, p.alpha, p.a_max, p.p_min, p.p_max)
-        right = uniform(ak, K.DRAW_CORRECT) < prob
-        proposal = task.true_move
-        if not right:
-            proposal = wrong_proposal(task.disk, task.true_pair, uniform(ak, K.DRAW_WRONG_PAIR), P)
-        eps = inverse_normal(uniform(ak, K.DRAW_NOISE))
-        sign = ti.select(right, 1.0, -1.0)
-        z = logit(prob) + p.b_over * (1.0 - e) + p.omega * e * sign + p.sigma_conf * eps
-        phat = ti.min(ti.max(sigmoid(z), K.CONF_CLIP_LO), K.CONF_CLIP_HI)
-        y = ti.select(right, 1, 0)
-        yf = ti.cast(y, ti.f32)
-        nll = -log_f32(phat)
-        if not right:
-            nll = -log_f32(1.0 - phat)
-        tally.resolved += 1
-        tally.correct += y
-        tally.nll_fx += to_fixed(nll)
-        tally.brier_fx += to_fixed((phat - yf) * (phat - yf))
-        tally.phat_fx += to_fixed(phat)
-        b = ti.min(ti.cast(phat * ti.static(float(K.RELIABILITY_BINS)), ti.i32), K.RELIABILITY_BINS - 1)
-        tally.reliability[b, BIN.count] += 1
-        tally.reliability[b, BIN.correct] += y
-        tally.reliability[b, BIN.phat_fx] += to_fixed(phat)
-        self.history[w, n] = (self.history[w, n] << 1) | ti.cast(y, ti.u32)
-        self.confidence[w, n] = phat
-        self.proposal[w, n] = proposal
         if z < p.z_escalate and a >= p.a_escalate and ctl.oracle_available != 0:
             self.state[w, n] = ti.u8(K.WAITING)
             self.due[w, n] = tick + p.oracle_latency
             tally.escalated += 1
-            tally.escalated_wrong += 1 - y
-        elif right:
+            tally.escalated_wrong += 1 - right
+        elif right != 0:
+            c = self.competence[w, n]
             self.state[w, n] = ti.u8(K.SUCCESS)
             self.competence[w, n] = c + p.eta * (1.0 - c)
             self.turned[w, n] = ti.u8(1)
@@ -580,8 +560,8 @@ class WorldsDevice:
                 ti.atomic_add(self.zone_stats[w, task.zone, s], value)
         for b in ti.static(range(K.RELIABILITY_BINS)):
             for s in ti.static(range(len(BIN))):
-                if tally.reliability[b, s] != 0:
-                    ti.atomic_add(self.reliability[w, b, s], tally.reliability[b, s])
+                if tally.reliability[b * ti.static(len(BIN)) + s] != 0:
+                    ti.atomic_add(self.reliability[w, b, s], tally.reliability[b * ti.static(len(BIN)) + s])
         if tally.k_success > 0:
             ti.atomic_add(self.kq[w, task.disk], tally.k_success)
         self.tile_taught[w, tile] = ti.u8(tally.taught)
