@@ -72,7 +72,7 @@ def resolve_due_attempts(dev: ti.template(), w, ty, tx, tick, key, shared, true_
     order, in the caller. Every value is computed exactly as before, so results are bit for bit unchanged."""
     G, t, P = ti.static(dev.G, dev.t, dev.P)
     TT = ti.static(t * t)
-    batch = attempt_batch_type(TT)(0)
+    batch = dev.AttemptBatch(0)
     for lane in range(TT):
         n = (ty * t + lane // t) * G + tx * t + lane % t
         due = dev.alive[w, n] != 0 and dev.state[w, n] == K.WORKING and tick >= dev.due[w, n]

@@ -6,7 +6,7 @@ mode's kernel is unchanged. The NumPy twin is `engine.sim.consensus_reference.Co
 import taichi as ti
 
 from kernels import constants as K
-from kernels.attempt import attempt_batch_type, resolve_due_attempts, wrong_proposal
+from kernels.attempt import resolve_due_attempts, wrong_proposal
 from kernels.records import BIN, VOTE, ZONE
 from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform
 
@@ -69,7 +69,7 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
     k_wrong = 0
     decided = False
     decision = -1
-    batch = attempt_batch_type(t * t)(0)  # the due attempts' proposals and confidences
+    batch = dev.AttemptBatch(0)  # the due attempts' proposals and confidences
     if is_open:
         batch = resolve_due_attempts(dev, w, ty, tx, tick, key, shared, true_move, disk, true_pair, dev.params[w])
         acc[ZONE.resolved] += batch.count

@@ -52,6 +52,7 @@ class PreparedLaunch:
             else:
                 raise TypeError(f"PreparedLaunch: argument {arg.name} of type {ann} is not supported")
         self.setters = setters
+        self.last: list = [None] * len(setters)  # what each argument was bound to in the last launch
 
     def _array_setter(self, i: int, dtype: np.dtype, ndim: int, name: str):
         """Bind a C-contiguous NumPy array of this dtype and rank to argument i (refuse anything else)."""
@@ -70,7 +71,15 @@ class PreparedLaunch:
         return lambda v, idx=(i,): put(idx, int(v))
 
     def __call__(self, *args) -> None:
-        """Launch with these arguments (the kernel returns nothing)."""
-        for bind, value in zip(self.setters, args, strict=True):
-            bind(value)
+        """Launch with these arguments (the kernel returns nothing). An argument that is the very object (array) or
+        the same value (scalar) as in the last launch is still in the context: it is not bound again."""
+        if len(args) != len(self.setters):
+            raise TypeError(f"expected {len(self.setters)} arguments, got {len(args)}")
+        last = self.last
+        for i, value in enumerate(args):
+            held = last[i]
+            if held is value or (type(value) is int and type(held) is int and held == value):
+                continue
+            self.setters[i](value)
+            last[i] = value  # holding the array also keeps its memory (and so the bound pointer) alive
         self.prog.launch_kernel(self.compiled, self.ctx)

@@ -73,6 +73,8 @@ TileTask = ti.types.struct(zone=ti.i32, move=ti.i32, true_move=ti.i32, disk=ti.i
                            shared=ti.f32, is_open=ti.i32, complete=ti.i32, gated=ti.i32, active=ti.i32)
 
 
+SERIAL_WORLDS = 64     # CPU: per-world loops of at most this many worlds run serially
+SERIAL_AGENTS = 4096   # CPU: agent and tile loops of at most this many agents (W·G²) run serially
 WORKGROUP = 128  # threads per workgroup of a parallel loop on Vulkan (Taichi's default GPU block size)
 
 
@@ -178,8 +180,16 @@ class WorldsDevice:
         self.kq_wrong = trees.field(ti.i32, (W, Q))
         self.cast = trees.field(ti.u8, (WV, NV))
         trees.finalize()
+        self.AttemptBatch = attempt_batch_type(t * t)  # a tile's resolved attempts (kernels.attempt)
         self.out_layout = stats_layout(Z, Q, self.consensus)  # where each statistic lies in the row handed back
+        self.stats_views = [(name, start, start + int(np.prod(shape)), (W, *shape))  # vote_stats: consensus only
+                            for name, (start, shape) in self.out_layout.items() if name != "width"]
 
+        # On the CPU every parallel loop of the tick wakes the thread pool (~50 µs each, issue 15.4), more than a
+        # small batch's whole work: loops run on the launching thread when there is little to share.
+        on_cpu = ti.lang.impl.current_cfg().arch in (ti.x64, ti.arm64)
+        self.serial_worlds = on_cpu and W <= SERIAL_WORLDS
+        self.serial_tiles = on_cpu and W * N <= SERIAL_AGENTS
         self.ring: FrameRing | None = None
         self.launch = None  # how the tick kernel is launched: prepared on the first step (kernels/launch.py)
         self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
@@ -238,11 +248,8 @@ class WorldsDevice:
 
     def stats(self) -> dict:
         """The last tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
-        out = {}
-        for name in ("zone_stats", "world_totals", "world_stats", "reliability", "kq", "vote_stats"):
-            if name in self.out_layout:  # vote_stats: consensus mode only
-                start, shape = self.out_layout[name]
-                out[name] = self.stats_out[:, start:start + int(np.prod(shape))].reshape(self.W, *shape)
+        row = self.stats_out
+        out = {name: row[:, start:stop].reshape(shape) for name, start, stop, shape in self.stats_views}
         out["kq"] = out["kq"].astype(np.int32)
         out["skill"] = self.skill_out
         return out
@@ -302,6 +309,7 @@ class WorldsDevice:
         # take this tick's controls and clear its statistics. Per-world work is one loop before and one after the
         # tile loops: every top-level loop is one offloaded task with its own launch cost, which dominates a small
         # batch (issue 15.4); inside a world the work is serial and tiny.
+        ti.loop_config(serialize=ti.static(self.serial_worlds))
         for w in range(W):
             for i in ti.static(range(len(CONTROLS))):
                 self.ctl[w][CONTROLS.names[i]] = controls[w, i]
@@ -323,6 +331,7 @@ class WorldsDevice:
         # act, compose, adopt and measure: one thread per (world, tile), the tile's agents in turn. The range is
         # padded to whole workgroups, so every thread of every workgroup enters the loop: on llvmpipe the threads of a
         # part-filled workgroup lose their writes after their first atomics (docs/gpu.md)
+        ti.loop_config(serialize=ti.static(self.serial_tiles))
         for i in range(ti.static(whole_workgroups(W * L * L))):
             if i < W * L * L:
                 w, tile = i // (L * L), i % (L * L)
@@ -335,9 +344,11 @@ class WorldsDevice:
 
         # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
         # next to a tile where someone turned Success can change; the rest are skipped whole.
+        ti.loop_config(serialize=ti.static(self.serial_tiles))
         for w, tile in ti.ndrange(W, L * L):
             if self.ctl[w].running != 0 and self.near_teacher(w, tile):
                 self.learn_from_neighbours(w, tile)
+        ti.loop_config(serialize=ti.static(self.serial_tiles))
         for w, tile in ti.ndrange(W, L * L):
             if self.ctl[w].running != 0 and self.near_teacher(w, tile):
                 ty, tx = tile // L, tile % L
@@ -346,6 +357,7 @@ class WorldsDevice:
                     self.competence[w, n] = self.competence_next[w, n]
 
         # per world: shared skill, prefix (amortised O(M) over the episode), statistics out
+        ti.loop_config(serialize=ti.static(self.serial_worlds))
         for w in range(W):
             if self.ctl[w].running != 0:
                 for q in range(self.Q):
@@ -357,6 +369,7 @@ class WorldsDevice:
             self.hand_back_statistics(w, stats_out, skill_out)
 
         # record a frame: state and quantised competence (round(255·c)) of the recorded worlds
+        ti.loop_config(serialize=ti.static(self.serial_tiles))
         for r, n in ti.ndrange(ring_state.shape[1], ring_state.shape[2]):
             if frame_slot >= 0:
                 w = ring_worlds[r]
@@ -406,7 +419,7 @@ class WorldsDevice:
         task = self.tile_task(w, tile, k, tick, p, ctl)
         tally = Tally(0)
         ty, tx = tile // L, tile % L
-        batch = attempt_batch_type(t * t)(0)  # the due attempts' proposals and confidences (kernels.attempt)
+        batch = self.AttemptBatch(0)  # the due attempts' proposals and confidences
         if task.is_open != 0:
             batch = resolve_due_attempts(self, w, ty, tx, tick, task.key, task.shared, task.true_move, task.disk,
                                          task.true_pair, p)
