@@ -342,19 +342,20 @@ class WorldsDevice:
                     else:
                         self.tick_tile(w, tile, k, tick)
 
-        # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. Only tiles
-        # next to a tile where someone turned Success can change; the rest are skipped whole.
+        # neighbour learning (after compose, so adoptions teach too): a gather, so deterministic. One thread per
+        # grid row, whose cells are contiguous (the loop over them vectorises); only the columns next to a tile
+        # where someone turned Success can change (taught_span), the rest of the row is skipped.
         ti.loop_config(serialize=ti.static(self.serial_tiles))
-        for w, tile in ti.ndrange(W, L * L):
-            if self.ctl[w].running != 0 and self.near_teacher(w, tile):
-                self.learn_from_neighbours(w, tile)
+        for w, i in ti.ndrange(W, G):
+            if self.ctl[w].running != 0:
+                lo, hi = self.taught_span(w, i // t)
+                self.learn_from_neighbours(w, i, lo, hi)
         ti.loop_config(serialize=ti.static(self.serial_tiles))
-        for w, tile in ti.ndrange(W, L * L):
-            if self.ctl[w].running != 0 and self.near_teacher(w, tile):
-                ty, tx = tile // L, tile % L
-                for a_i, a_j in ti.ndrange(t, t):
-                    n = (ty * t + a_i) * G + tx * t + a_j
-                    self.competence[w, n] = self.competence_next[w, n]
+        for w, i in ti.ndrange(W, G):
+            if self.ctl[w].running != 0:
+                lo, hi = self.taught_span(w, i // t)
+                for j in range(lo, hi):
+                    self.competence[w, i * G + j] = self.competence_next[w, i * G + j]
 
         # per world: shared skill, prefix (amortised O(M) over the episode), statistics out
         ti.loop_config(serialize=ti.static(self.serial_worlds))
@@ -581,39 +582,44 @@ class WorldsDevice:
 
     # ---- learning (DESIGN §2.4 step 2 "cooperation" and step 5) and the prefix
     @ti.func
-    def near_teacher(self, w, tile) -> bool:
-        """Did anyone in this tile or one of its four neighbour tiles turn Success this tick?"""
-        L = ti.static(self.L)
-        ty, tx = tile // L, tile % L
-        taught = self.tile_taught[w, tile]
-        taught |= self.tile_taught[w, ti.max(ty - 1, 0) * L + tx]
-        taught |= self.tile_taught[w, ti.min(ty + 1, L - 1) * L + tx]
-        taught |= self.tile_taught[w, ty * L + ti.max(tx - 1, 0)]
-        taught |= self.tile_taught[w, ty * L + ti.min(tx + 1, L - 1)]
-        return taught != 0
+    def taught_span(self, w, ty):
+        """The columns [lo, hi) of tile row ty whose agents may have a neighbour that turned Success this tick: the
+        tiles next to (or in) a tile where someone did, among tile rows ty − 1 … ty + 1. Empty (lo ≥ hi) when none;
+        the other agents cannot change."""
+        L, t = ti.static(self.L, self.t)
+        lo, hi = L, -1
+        for tx in range(L):
+            taught = 0
+            for r in ti.static(range(-1, 2)):
+                taught |= ti.cast(self.tile_taught[w, ti.min(ti.max(ty + r, 0), L - 1) * L + tx], ti.i32)
+            if taught != 0:
+                lo = ti.min(lo, tx - 1)
+                hi = ti.max(hi, tx + 1)
+        return ti.max(lo, 0) * t, (ti.min(hi, L - 1) + 1) * t
 
     @ti.func
-    def learn_from_neighbours(self, w, tile):
-        """c_j += η_nbr·max(0, c_i − c_j) for each neighbour i that turned, in the order N, E, S, W → competence_next.
+    def learn_from_neighbours(self, w, i, lo, hi):
+        """Grid row i, columns lo … hi − 1: c_j += η_nbr·max(0, c_i − c_j) for each neighbour i that turned, in the order N, E, S, W →
+        competence_next.
 
-        Neighbour flags are loaded branch-free (clamped index × inside mask); an agent with a task whose
-        neighbours did not turn keeps c exactly (the update adds η·0)."""
-        G, t, L = ti.static(self.G, self.t, self.L)
-        ty, tx = tile // L, tile % L
+        Branch-free (clamped neighbour index × inside mask; dead agents and cells without a task keep c by a
+        select), so the loop over the row's cells vectorises; an agent whose neighbours did not turn keeps c
+        exactly (the update adds η·0)."""
+        G = ti.static(self.G)
         eta_nbr = self.params[w].eta_nbr
-        for a_i, a_j in ti.ndrange(t, t):
-            i, j = ty * t + a_i, tx * t + a_j
+        for j in range(lo, hi):
             n = i * G + j
-            c = self.competence[w, n]
-            if self.alive[w, n] != 0 and self.move_of_cell[n] >= 0:
-                for d in ti.static(range(4)):  # N, E, S, W
-                    di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
-                    ii, jj = i + di, j + dj
-                    inside = ti.select((ii >= 0) and (ii < G) and (jj >= 0) and (jj < G), 1.0, 0.0)
-                    m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
-                    gate = ti.cast(self.turned[w, m], ti.f32) * inside
-                    c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
-            self.competence_next[w, n] = c
+            c0 = self.competence[w, n]
+            c = c0
+            for d in ti.static(range(4)):  # N, E, S, W
+                di, dj = ti.static(((-1, 0), (0, 1), (1, 0), (0, -1))[d])
+                ii, jj = i + di, j + dj
+                inside = ti.select((ii >= 0) and (ii < G) and (jj >= 0) and (jj < G), 1.0, 0.0)
+                m = ti.min(ti.max(ii, 0), G - 1) * G + ti.min(ti.max(jj, 0), G - 1)
+                gate = ti.cast(self.turned[w, m], ti.f32) * inside
+                c = c + eta_nbr * (gate * ti.max(0.0, self.competence[w, m] - c))
+            learns = self.alive[w, n] != 0 and self.move_of_cell[n] >= 0
+            self.competence_next[w, n] = ti.select(learns, c, c0)
 
     @ti.func
     def learn_shared_skill(self, w, q):

@@ -73,16 +73,22 @@ def test_plain_numpy_math_is_close_to_the_exact_float32_math():
 
 def test_bench_profile_names_every_loop_of_the_tick(cli, tmp_path):
     out_json = tmp_path / "profile.json"
-    r = cli("bench", "--profile", "--scenario", "smoke", "--worlds", "2", "--grids", "16", "--ticks", "2",
+    # 20 worlds of 16×16 = 5,120 agents: parallel loops; one 16×16 world: the serial small-batch kernel
+    r = cli("bench", "--profile", "--scenario", "smoke", "--worlds", "20", "--grids", "16", "--ticks", "2",
             "--start", "3", "--arch", "cpu", "--json", out_json)
     assert r.returncode == 0, r.stderr
     profile = json.loads(out_json.read_text())["profile"]
-    assert [(p["kind"], p["worlds"], p["grid"]) for p in profile] == [("all-open", 2, 16), ("all-open", 1, 16),
+    assert [(p["kind"], p["worlds"], p["grid"]) for p in profile] == [("all-open", 20, 16), ("all-open", 1, 16),
                                                                        ("mid-episode", 1, 16)]
     for p in profile:
         tasks = [t for t in p["tasks"] if "advance_worlds" in t["task"]]
         loops = [t for t in tasks if t["task"].endswith(("range_for", "struct_for"))]
-        assert loops and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
+        if p["worlds"] == 20:
+            assert len(loops) >= 5 and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
+            assert any(t["loop"].startswith("act:") for t in loops), loops  # named from the comment above it
+        else:
+            assert not loops and [t["loop"] for t in tasks] == [
+                "the whole tick, serial (a small batch's loops run on the launching thread)"], tasks
         assert abs(sum(t["share"] for t in p["tasks"]) - 1) < 1e-6
 
 

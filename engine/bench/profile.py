@@ -42,10 +42,14 @@ def loop_labels(cls, func, phase: str = "", depth: int = 0) -> list[str]:
     """The top-level loops of kernel `func` in source order, each named by its phase, comment and header."""
     lines, tree = source_of(func)
     labels, last = [], phase
-    for stmt in tree.body:
+    for index, stmt in enumerate(tree.body):
         if isinstance(stmt, ast.For):
             head = f"for {ast.unparse(stmt.target).strip('()')} in {ast.unparse(stmt.iter)}"
-            last = comment_above(lines, stmt.lineno) or last  # a loop without a comment continues the one above
+            top = stmt.lineno
+            before = tree.body[index - 1] if index else None
+            if before is not None and is_loop_config(before):  # ti.loop_config(...) belongs to the loop below it
+                top = before.lineno
+            last = comment_above(lines, top) or last  # a loop without a comment continues the one above
             labels.append(f"{last}: {head}" if last else head)
         elif (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
               and isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name)
@@ -54,6 +58,12 @@ def loop_labels(cls, func, phase: str = "", depth: int = 0) -> list[str]:
             if callee is not None and getattr(callee, "_is_taichi_function", False):
                 labels += loop_labels(cls, callee, stmt.value.func.attr, depth + 1)  # inlined: its loops are ours
     return labels
+
+
+def is_loop_config(stmt) -> bool:
+    """Is this statement a `ti.loop_config(...)` call (the configuration of the loop that follows it)?"""
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "loop_config")
 
 
 def offload_labels() -> list[str]:
@@ -72,7 +82,8 @@ def name_tasks(names: list[str], kernel: str, labels: list[str]) -> dict[str, st
         n: f"(unnamed: {len(loops)} loop tasks, {len(labels)} loops in the source)" for n in loops}
     for _, kind, n in tasks:
         if kind == "serial":
-            named[n] = "serial code between loops (scalars, loop bounds)"
+            named[n] = ("serial code between loops (scalars, loop bounds)" if loops else
+                        "the whole tick, serial (a small batch's loops run on the launching thread)")
         named.setdefault(n, f"{kind} task")
     return named
 
