@@ -84,7 +84,7 @@ def test_bench_profile_names_every_loop_of_the_tick(cli, tmp_path):
         tasks = [t for t in p["tasks"] if "advance_worlds" in t["task"]]
         loops = [t for t in tasks if t["task"].endswith(("range_for", "struct_for"))]
         if p["worlds"] == 20:
-            assert len(loops) >= 5 and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
+            assert len(loops) >= 4 and all(t["loop"] and not t["loop"].startswith("(unnamed") for t in loops), loops
             assert any(t["loop"].startswith("act:") for t in loops), loops  # named from the comment above it
         else:
             assert not loops and [t["loop"] for t in tasks] == [

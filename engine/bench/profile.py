@@ -38,25 +38,28 @@ def comment_above(lines: list[str], lineno: int) -> str:
     return re.split(r"[:(,.;]", block[0])[0].strip() if block else ""
 
 
-def loop_labels(cls, func, phase: str = "", depth: int = 0) -> list[str]:
-    """The top-level loops of kernel `func` in source order, each named by its phase, comment and header."""
+def loop_labels(owner, func, phase: str = "", depth: int = 0) -> list[str]:
+    """The top-level loops of kernel `func` of the device `owner` that run as parallel tasks, in source order, each
+    named by its phase, comment and header. A loop that `owner` serialises (`ti.loop_config(serialize=…)`) is not a
+    loop task: Taichi runs it inside a serial task."""
     lines, tree = source_of(func)
     labels, last = [], phase
     for index, stmt in enumerate(tree.body):
         if isinstance(stmt, ast.For):
             head = f"for {ast.unparse(stmt.target).strip('()')} in {ast.unparse(stmt.iter)}"
-            top = stmt.lineno
+            top, serial = stmt.lineno, False
             before = tree.body[index - 1] if index else None
             if before is not None and is_loop_config(before):  # ti.loop_config(...) belongs to the loop below it
-                top = before.lineno
+                top, serial = before.lineno, serialised(before, owner)
             last = comment_above(lines, top) or last  # a loop without a comment continues the one above
-            labels.append(f"{last}: {head}" if last else head)
+            if not serial:
+                labels.append(f"{last}: {head}" if last else head)
         elif (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
               and isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name)
               and stmt.value.func.value.id == "self" and depth < 4):
-            callee = getattr(cls, stmt.value.func.attr, None)
+            callee = getattr(type(owner), stmt.value.func.attr, None)
             if callee is not None and getattr(callee, "_is_taichi_function", False):
-                labels += loop_labels(cls, callee, stmt.value.func.attr, depth + 1)  # inlined: its loops are ours
+                labels += loop_labels(owner, callee, stmt.value.func.attr, depth + 1)  # inlined: its loops are ours
     return labels
 
 
@@ -66,11 +69,22 @@ def is_loop_config(stmt) -> bool:
             and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "loop_config")
 
 
-def offload_labels() -> list[str]:
-    """The top-level loops of the tick kernel `advance_worlds`, phase functions followed."""
-    from kernels.worlds import WorldsDevice
+def serialised(config, owner) -> bool:
+    """Does `ti.loop_config(serialize=…)` serialise its loop for this device? The flag is a device attribute
+    (`ti.static(self.serial_tiles)`) or a constant."""
+    for kw in config.value.keywords:
+        if kw.arg == "serialize":
+            for node in ast.walk(kw.value):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                    return bool(getattr(owner, node.attr))
+                if isinstance(node, ast.Constant):
+                    return bool(node.value)
+    return False
 
-    return loop_labels(WorldsDevice, WorldsDevice.advance_worlds)
+
+def offload_labels(device) -> list[str]:
+    """The parallel top-level loops of `device`'s tick kernel `advance_worlds`, phase functions followed."""
+    return loop_labels(device, type(device).advance_worlds)
 
 
 def name_tasks(names: list[str], kernel: str, labels: list[str]) -> dict[str, str]:
@@ -113,7 +127,7 @@ def profile_offloads(scenario, worlds: int, ticks: int, arch: str = "cpu", start
     totals: dict[str, list] = {}
     for rec in prog.get_kernel_profiler_records():
         totals.setdefault(rec.name, []).append(rec.kernel_time)
-    named = name_tasks(list(totals), "advance_worlds", offload_labels())
+    named = name_tasks(list(totals), "advance_worlds", offload_labels(sim.device))
     grand = sum(sum(v) for v in totals.values())
     rows = []
     for name, times in totals.items():
