@@ -356,13 +356,14 @@ def test_draw_keys_and_uniforms_equal_their_definitions():
             assert np.array_equal(dr.uniforms(9, stream), to_unit(lowbias32(want[:, None] ^ dr.salt(0)[None, :])))
 
 
-def test_thompson_update_equals_the_observation_formula():
-    """The update's reward (one division base in verified mode) and its Bernoulli draws equal
-    success_rate · exp(−λ · mean_nll) and the reward stream's uniforms, zone by zone."""
-    from engine.managers.bandits import STREAM_THOMPSON_REWARD
+@pytest.mark.parametrize("W, Z", [(5, 12), (60, 40)])  # the whole-array update and the seen-zones-only one
+def test_thompson_update_equals_the_observation_formula(W, Z):
+    """The update's reward (one division base in verified mode; big batches: the seen zones only) and its
+    Bernoulli draws equal success_rate · exp(−λ · mean_nll) and the reward stream's uniforms, zone by zone."""
+    from engine.managers.bandits import SPARSE_UPDATE, STREAM_THOMPSON_REWARD
 
+    assert (W * Z >= SPARSE_UPDATE) == (W == 60)
     rng = np.random.default_rng(11)
-    W, Z = 5, 12
     m = make_manager("thompson", np.arange(W) + 40, Z, nll_weight=0.7, discount=0.9)
     for t in range(20):
         resolved = rng.integers(0, 4, (W, Z)) * (rng.random((W, Z)) < 0.5)

@@ -16,6 +16,7 @@ STREAM_SFL_TIES, STREAM_SFL_EXPLORE, STREAM_SFL_RANDOM = 40, 41, 42
 
 FEW_PICKS = 4  # top_k with k ≤ this on a big batch: k arg-max passes instead of a full stable sort
 BIG_BATCH = 2048  # (W·Z entries) below this the stable sort is cheaper than the checks of the arg-max path
+SPARSE_UPDATE = 2048  # (W·Z entries) from this many the Thompson update works on the seen zones only
 
 
 def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
@@ -114,7 +115,12 @@ class ThompsonManager(_Picker):
 
     def update(self, obs):
         """Fractional-Bernoulli update of every zone with ≥ 1 resolved attempt this tick."""
+        round_, keys = self.reward_keys
+        if round_ != self.round:  # update without a choose this round
+            keys = self.draws.keys(self.round, STREAM_THOMPSON_REWARD)
         n = obs.resolved()
+        if obs.vote_stats is None and self.scaler is None and n.size >= SPARSE_UPDATE:
+            return self._update_seen(obs, keys)
         seen = n > 0
         if obs.vote_stats is None:  # success rate and NLL share the resolved count: one division base, no masks
             per = np.maximum(n, 1)  # (the values of unseen zones are never used)
@@ -126,13 +132,27 @@ class ThompsonManager(_Picker):
         if self.scaler is not None:
             reward = self.scaler(reward, seen)
         self.reward = np.where(seen, reward, np.nan)
-        round_, keys = self.reward_keys
-        if round_ != self.round:  # update without a choose this round
-            keys = self.draws.keys(self.round, STREAM_THOMPSON_REWARD)
         won = self.draws.uniforms_of(keys) < reward
         won &= seen
         self.alpha += won
         self.beta += won ^ seen  # seen and not won
+
+    def _update_seen(self, obs, keys):
+        """`update` for a big batch in verified mode: only the zones that resolved attempts (a few per world) are
+        computed, drawn and updated, each with the values the whole-array update gives it."""
+        W, Z = self.n_worlds, self.n_zones
+        seen = np.flatnonzero(obs.resolved() > 0)
+        rows = seen // Z
+        zones = seen - rows * Z
+        counts = obs.zone_stats[rows, zones][:, [ZONE.resolved, ZONE.correct, ZONE.nll_fx]]  # one gather
+        n = counts[:, 0]
+        reward = counts[:, 1] / n * np.exp(-self.config.nll_weight * (counts[:, 2] / K.FX_SCALE / n))
+        self.reward = np.full(W * Z, np.nan)
+        self.reward[seen] = reward
+        self.reward = self.reward.reshape(W, Z)
+        won = self.draws.uniforms_at(keys, rows, zones) < reward
+        self.alpha.reshape(-1)[seen] += won  # seen holds each entry once: a plain in-place add
+        self.beta.reshape(-1)[seen] += ~won
 
     def posterior(self):
         """α, β, the last sample and reward per zone."""

@@ -45,7 +45,8 @@ def hash_owned(x: np.ndarray) -> np.ndarray:
 
 def to_unit(h: np.ndarray) -> np.ndarray:
     """24-bit uniforms in (0, 1) from 32-bit hashes."""
-    return ((h >> 8) + 0.5) * UNIT  # uint32 + a Python float is float64; every step is exact
+    # < 2^24, so the same value as int32, whose conversion to float64 is NumPy's fast one; every step is exact
+    return ((h >> 8).view(np.int32) + 0.5) * UNIT
 
 
 class Draws:
@@ -85,6 +86,10 @@ class Draws:
     def uniforms_of(self, keys: np.ndarray) -> np.ndarray:
         """(W', Z) uniforms of the worlds' keys of one round and stream (`stream_keys` rows)."""
         return to_unit(hash_owned(keys[:, None] ^ self.salt(0)))
+
+    def uniforms_at(self, keys: np.ndarray, rows: np.ndarray, zones: np.ndarray) -> np.ndarray:
+        """The `uniforms_of(keys)` entries at (rows[i], zones[i]) only."""
+        return to_unit(hash_owned(np.take(keys, rows) ^ np.take(self.salt(0), zones)))
 
     def betas(self, alpha: np.ndarray, beta: np.ndarray, round_: int, stream: int, where=None) -> np.ndarray:
         """Beta(α, β) draws (α, β ≥ 1) as X / (X + Y), X ~ Gamma(α) on `stream`, Y ~ Gamma(β) on `stream + 1`;
