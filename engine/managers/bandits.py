@@ -19,14 +19,15 @@ BIG_BATCH = 2048  # (W·Z entries) below this the stable sort is cheaper than th
 SPARSE_UPDATE = 2048  # (W·Z entries) from this many the Thompson update works on the seen zones only
 
 
-def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the k highest-scoring allowed entries per row (ties broken by lower index)."""
+def top_k(scores: np.ndarray, allowed: np.ndarray, k: int, finite: bool = False) -> np.ndarray:
+    """Boolean mask of the k highest-scoring allowed entries per row (ties broken by lower index). `finite`: the
+    caller knows every allowed score is finite (no check needed)."""
     masked = np.where(allowed, scores, -np.inf)
     chosen = np.zeros_like(allowed)
     rows = np.arange(len(masked))
     # every allowed score finite: the first maximum of each row is the next entry of the stable descending order,
     # and once a row has no allowed entry left its later picks are masked out below, as the sort's would be
-    if k <= FEW_PICKS and masked.size >= BIG_BATCH and (np.isfinite(masked) == allowed).all():
+    if k <= FEW_PICKS and masked.size >= BIG_BATCH and (finite or (np.isfinite(masked) == allowed).all()):
         for _ in range(k):
             best = masked.argmax(axis=1)
             chosen[rows, best] = True
@@ -111,7 +112,7 @@ class ThompsonManager(_Picker):
         self.reward_keys = (self.round, keys[2])
         # only open zones can be chosen, so only they are sampled (the others' samples would be thrown away)
         self.sample = self.draws.beta_draws(self.shapes, keys[:2], obs.open)
-        return top_k(self.sample, obs.open, self.k)
+        return top_k(self.sample, obs.open, self.k, finite=True)  # Beta draws of open zones: in (0, 1]
 
     def update(self, obs):
         """Fractional-Bernoulli update of every zone with ≥ 1 resolved attempt this tick."""

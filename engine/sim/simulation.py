@@ -173,6 +173,7 @@ class Simulation:
             "stall_ticks": np.array([v.task.stall_ticks for v in self.variants], np.int64),
             "max_ticks": np.array([v.task.max_ticks for v in self.variants], np.int64),
         }
+        self.first_cap = int(self.knobs["max_ticks"].min())  # no world reaches max_ticks before this tick
         self.tick = 0
         self.has_task = lay.move_of_cell >= 0  # the agents the state counts cover (engine.sim.invariants)
         self.alive_task = lay.alive0.astype(bool) & self.has_task
@@ -202,7 +203,6 @@ class Simulation:
         self.totals = np.zeros((W, len(ZONE)), np.int64)  # per-tick counters summed over zones and ticks
         self.reliability = np.zeros((W, K.RELIABILITY_BINS, len(BIN)), np.int64)
         self.world_stats = np.zeros((W, len(WORLD)), np.int64)
-        self.oracle_calls = np.zeros(W, np.int64)
         self.plan_check = [None] * W
         self._errors = (-1, np.zeros(W, np.int64), np.full(W, -1, np.int64))  # (tick computed at, errors, first)
         self.wall = 0.0
@@ -222,13 +222,21 @@ class Simulation:
         """Of `agent_steps`, the agents in open tiles: what the ticks really advanced."""
         return int(self.totals[:, ZONE.active].sum())
 
+    @property
+    def oracle_calls(self) -> np.ndarray:
+        """(W,) oracle calls so far: escalations, and in consensus mode audits too (zero columns otherwise)."""
+        return self.totals[:, ZONE.escalated] + self.vote_totals[:, VOTE.audits]
+
     def _stage_changed(self):
         """Recompute what follows from `stage`: the unlocked zones (ring ≤ stage; read-only, since managers see
         it) and the worlds whose stage can still advance."""
         lay = self.layout
         self.unlocked = lay.zone_ring[None, :] <= self.stage[:, None]
         self.unlocked.flags.writeable = False
-        self.unlocked_count = self.unlocked.astype(np.int64)  # as a matmul operand (_advance_stages)
+        # the zones up to the last one unlocked in any world, as a matmul operand (_advance_stages): zone =
+        # ring · sectors + sector, so early stages sum over a prefix of the zones only
+        self.unlocked_upto = int(np.flatnonzero(self.unlocked.any(axis=0))[-1]) + 1 if self.unlocked.any() else 0
+        self.unlocked_count = self.unlocked[:, :self.unlocked_upto].astype(np.int64)
         self.may_advance = ~self.unlock_all & (self.stage < lay.n_rings - 1)
         self.open_zones = None  # recomputed on demand (observation)
 
@@ -249,8 +257,6 @@ class Simulation:
             # next tick's choose usually see the same mask (read-only, like `unlocked`: managers share it)
             self.open_zones = self.unlocked & (self.open_tiles > 0)
             self.open_zones.flags.writeable = False
-        if len(rows) == self.W:  # one manager for the whole batch: views, not copies
-            rows = slice(None)
         if self.consensus and self.masked_stats is None:  # no ground truth reaches a manager, built-in or plugin
             zone_stats, vote_stats = self.zone_stats.copy(), self.vote_stats.copy()  # (DESIGN §2.8.7); one copy
             zone_stats[..., TRUTH_ZONE] = 0  # per tick, shared by the update and the next choose, so read-only
@@ -258,6 +264,9 @@ class Simulation:
             zone_stats.flags.writeable = vote_stats.flags.writeable = False
             self.masked_stats = zone_stats, vote_stats
         zone_stats, vote_stats = self.masked_stats if self.consensus else (self.zone_stats, self.vote_stats)
+        if len(rows) == self.W:  # one manager for the whole batch: the arrays themselves, not copies
+            return ZoneObservation(tick=self.tick, stage=self.stage, running=self.running, unlocked=self.unlocked,
+                                   open=self.open_zones, zone_stats=zone_stats, vote_stats=vote_stats)
         return ZoneObservation(tick=self.tick, stage=self.stage[rows], running=self.running[rows],
                                unlocked=self.unlocked[rows], open=self.open_zones[rows], zone_stats=zone_stats[rows],
                                vote_stats=None if vote_stats is None else vote_stats[rows])
@@ -319,12 +328,10 @@ class Simulation:
         per_world = stats["world_totals"]
         self.totals += per_world
         self.reliability += stats["reliability"]
-        self.oracle_calls += per_world[:, ZONE.escalated]
         self.open_zones = self.masked_stats = None  # the managers' views of the last tick (observation)
-        if self.consensus:  # audits are oracle calls too
+        if self.consensus:
             votes = stats["vote_stats"]
             self.vote_totals += votes.sum(axis=1)
-            self.oracle_calls += votes[:, :, VOTE.audits].sum(axis=1)
         if run.all():
             self.zone_stats = zs
             self.open_tiles = zs[:, :, ZONE.open_tiles]
@@ -347,7 +354,8 @@ class Simulation:
         if not candidates.any():  # every world at its last stage (or ended): nothing to sum
             return
         # per world, each live state's count summed over the unlocked zones (ring ≤ stage): one integer matmul
-        inside = np.matmul(self.unlocked_count[:, None, :], self.zone_stats[:, :, ZONE.live_state_counts])[:, 0]
+        inside = np.matmul(self.unlocked_count[:, None, :],
+                           self.zone_stats[:, :self.unlocked_upto, ZONE.live_state_counts])[:, 0]
         live, success = inside.sum(axis=1), inside[:, ZONE.n_success - ZONE.live_state_counts.start]
         if self.prefix_order:
             live = live - self._gated_live_inside()
@@ -377,7 +385,7 @@ class Simulation:
         done = self.world_stats[:, WORLD.moves_done] >= self.M
         stuck = self.zone_stats[:, :, ZONE.completable].sum(axis=1) == 0
         idle = self.tick - self.last_progress >= self.knobs["stall_ticks"]
-        capped = self.tick + 1 >= self.knobs["max_ticks"]
+        capped = self.tick + 1 >= self.knobs["max_ticks"] if self.tick + 1 >= self.first_cap else False
         ending = self.running & (done | stuck | idle | capped)
         if not ending.any():
             return
