@@ -49,6 +49,21 @@ class FrameRing:
         return host(self.state), host(self.competence), host(self.confidence) if self.with_confidence else None
 
 
+class TickIO:
+    """What the host hands the tick kernel and gets back, one launch per tick: controls in; statistics, shared skill
+    and (when recording) frames out. A plain object on purpose: every attribute read on a @ti.data_oriented instance
+    goes through Taichi's own __getattribute__ (~1 µs), which at W = 1 added up to a sizeable share of a tick."""
+
+    def __init__(self, W: int, Q: int, layout: dict):
+        self.W, self.Q, self.width = W, Q, layout["width"][0]
+        self.views = [(name, start, start + int(np.prod(shape)), (W, *shape))  # vote_stats: consensus mode only
+                      for name, (start, shape) in layout.items() if name != "width"]
+        self.controls = self.stats_out = self.skill_out = None
+        self.ring: FrameRing | None = None
+        self.stand_in = FrameRing(1, [0], 1, False)  # a one-cell ring: the kernel's signature is the same without
+        self.launch = None  # how the kernel is launched: prepared on the first step (kernels/launch.py)
+
+
 TI_KIND = {"f32": ti.f32, "i32": ti.i32, "i64": ti.i64}
 
 
@@ -182,16 +197,13 @@ class WorldsDevice:
         trees.finalize()
         self.AttemptBatch = attempt_batch_type(t * t)  # a tile's resolved attempts (kernels.attempt)
         self.out_layout = stats_layout(Z, Q, self.consensus)  # where each statistic lies in the row handed back
-        self.stats_views = [(name, start, start + int(np.prod(shape)), (W, *shape))  # vote_stats: consensus only
-                            for name, (start, shape) in self.out_layout.items() if name != "width"]
 
         # On the CPU every parallel loop of the tick wakes the thread pool (~50 µs each, issue 15.4), more than a
         # small batch's whole work: loops run on the launching thread when there is little to share.
         on_cpu = ti.lang.impl.current_cfg().arch in (ti.x64, ti.arm64)
         self.serial_worlds = on_cpu and W <= SERIAL_WORLDS
         self.serial_tiles = on_cpu and W * N <= SERIAL_AGENTS
-        self.ring: FrameRing | None = None
-        self.launch = None  # how the tick kernel is launched: prepared on the first step (kernels/launch.py)
+        self.io = TickIO(W, self.Q, self.out_layout)
         self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
         self.tile_ring.from_numpy(tile_ring.astype(np.int32))
         self.tile_zone.from_numpy(tile_zone.astype(np.int32))
@@ -236,7 +248,7 @@ class WorldsDevice:
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
         """Take this tick's host decisions (CONTROLS columns, then the active zones); they travel with the next
         launch."""
-        self.controls = np.ascontiguousarray(np.concatenate([ctl, zone_active], axis=1), dtype=np.int32)
+        self.io.controls = np.ascontiguousarray(np.concatenate([ctl, zone_active], axis=1), dtype=np.int32)
 
     def kill(self, dead: np.ndarray):
         """Kill agents (fault injection): mask (W, N) bool."""
@@ -248,10 +260,11 @@ class WorldsDevice:
 
     def stats(self) -> dict:
         """The last tick's statistics as NumPy arrays (small: per world and zone, not per agent)."""
-        row = self.stats_out
-        out = {name: row[:, start:stop].reshape(shape) for name, start, stop, shape in self.stats_views}
+        io = self.io
+        row = io.stats_out
+        out = {name: row[:, start:stop].reshape(shape) for name, start, stop, shape in io.views}
         out["kq"] = out["kq"].astype(np.int32)
-        out["skill"] = self.skill_out
+        out["skill"] = io.skill_out
         return out
 
     def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -270,31 +283,25 @@ class WorldsDevice:
     # ---- recording: a ring of frames in device memory, written by the tick kernel itself, exported per chunk
     def make_frame_ring(self, slots: int, worlds, confidence: bool):
         """A ring of `slots` frames of the recorded `worlds` (device ndarrays, so a GPU run copies nothing per tick)."""
-        self.ring = FrameRing(slots, worlds, self.N, confidence)
-        return self.ring
+        self.io.ring = FrameRing(slots, worlds, self.N, confidence)
+        return self.io.ring
 
     def step(self, tick: int, frame_slot: int = -1):
         """Advance every running world by one tick in one launch: the controls go in and the statistics come out
         as kernel arguments (no separate upload or read-back launches); with `frame_slot` ≥ 0 the recorded
         worlds' state after the tick is written into that slot of the frame ring."""
-        width = self.out_layout["width"][0]
-        self.stats_out = np.empty((self.W, width), np.int64)  # fresh each tick: callers may keep the last ones
-        self.skill_out = np.empty((self.W, self.Q), np.float32)
-        ring = self.ring if self.ring is not None else self.no_ring()
-        if frame_slot >= 0 and self.ring is None:
+        io = self.io
+        io.stats_out = np.empty((io.W, io.width), np.int64)  # fresh each tick: callers may keep the last ones
+        io.skill_out = np.empty((io.W, io.Q), np.float32)
+        ring = io.ring if io.ring is not None else io.stand_in
+        if frame_slot >= 0 and io.ring is None:
             raise ValueError("make_frame_ring before asking for frames")
-        args = (tick, self.controls, self.stats_out, self.skill_out, frame_slot, ring.worlds, ring.state,
+        args = (tick, io.controls, io.stats_out, io.skill_out, frame_slot, ring.worlds, ring.state,
                 ring.competence, ring.confidence, int(ring.with_confidence))
-        if self.launch is None:  # the CPU launches through a prepared context (~10× less Python per launch)
+        if io.launch is None:  # the CPU launches through a prepared context (~10× less Python per launch)
             usable = prepared_launch_usable()
-            self.launch = PreparedLaunch(self, "advance_worlds", *args) if usable else self.advance_worlds
-        self.launch(*args)
-
-    def no_ring(self):
-        """A one-cell stand-in ring, so the kernel's signature is the same with or without recording."""
-        if getattr(self, "_no_ring", None) is None:
-            self._no_ring = FrameRing(1, [0], 1, False)
-        return self._no_ring
+            io.launch = PreparedLaunch(self, "advance_worlds", *args) if usable else self.advance_worlds
+        io.launch(*args)
 
     # ---- the tick
     @ti.kernel
