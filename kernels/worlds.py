@@ -204,46 +204,93 @@ class WorldsDevice:
         self.serial_worlds = on_cpu and W <= SERIAL_WORLDS
         self.serial_tiles = on_cpu and W * N <= SERIAL_AGENTS
         self.io = TickIO(W, self.Q, self.out_layout)
-        self.move_of_tile.from_numpy(move_of_tile.astype(np.int32))
-        self.tile_ring.from_numpy(tile_ring.astype(np.int32))
-        self.tile_zone.from_numpy(tile_zone.astype(np.int32))
-        self.move_of_cell.from_numpy(move_of_cell.astype(np.int32))
-        self.difficulty.from_numpy(difficulty.astype(np.float32))
         m = moves.astype(np.int32)
-        self.move_packed.from_numpy(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2])
         task_tiles = move_of_tile >= 0  # every move has exactly one tile (engine.sim.layout)
         zone_of_move = np.zeros(M, np.int32)
         zone_of_move[move_of_tile[task_tiles]] = tile_zone[task_tiles]
-        self.zone_of_move.from_numpy(zone_of_move)
+        i32 = lambda a: np.ascontiguousarray(a, dtype=np.int32)  # noqa: E731
+        self.load_layout(i32(move_of_tile), i32(tile_ring), i32(tile_zone), i32(move_of_cell),
+                         np.ascontiguousarray(difficulty, dtype=np.float32), i32(m[:, 0] * 16 + m[:, 1] * 4 + m[:, 2]),
+                         zone_of_move)
+
+    @ti.kernel
+    def load_layout(self, move_of_tile: ti.types.ndarray(dtype=ti.i32, ndim=1),
+                    tile_ring: ti.types.ndarray(dtype=ti.i32, ndim=1), tile_zone: ti.types.ndarray(dtype=ti.i32, ndim=1),
+                    move_of_cell: ti.types.ndarray(dtype=ti.i32, ndim=1),
+                    difficulty: ti.types.ndarray(dtype=ti.f32, ndim=1),
+                    move_packed: ti.types.ndarray(dtype=ti.i32, ndim=1),
+                    zone_of_move: ti.types.ndarray(dtype=ti.i32, ndim=1)):
+        """Copy the static layout in: one kernel, not one `from_numpy` per field (each is a kernel of its own to
+        compile for every new batch shape)."""
+        for tile in range(self.T):
+            self.move_of_tile[tile] = move_of_tile[tile]
+            self.tile_ring[tile] = tile_ring[tile]
+            self.tile_zone[tile] = tile_zone[tile]
+        for n in range(self.N):
+            self.move_of_cell[n] = move_of_cell[n]
+            self.difficulty[n] = difficulty[n]
+        for k in range(self.M):
+            self.move_packed[k] = move_packed[k]
+            self.zone_of_move[k] = zone_of_move[k]
 
     # ---- host interface (shared with engine.sim.reference.ReferenceWorlds)
     def reset(self, seeds, params, alive0, c0, s0):
         """Start every world afresh: all agents Idle (or Dead), competence c0, shared skill s0; `params` is the
         (W,) structured array of `engine.sim.params.world_params`."""
         W, N = self.W, self.N
-        self.seed.from_numpy(np.asarray(seeds, dtype=np.uint32))
         params = np.ascontiguousarray(params, dtype=PARAMS.numpy_dtype())
-        self.load_params(params.view(np.int32).reshape(W, len(PARAMS)))  # every member is 4 bytes: one array
-        alive = np.asarray(alive0, dtype=np.uint8).reshape(W, N)
-        self.alive.from_numpy(alive)
-        self.state.from_numpy(np.where(alive == 1, K.IDLE, K.DEAD).astype(np.uint8))
-        self.competence.from_numpy(np.asarray(c0, dtype=np.float32).reshape(W, N))
-        self.skill.from_numpy(np.asarray(s0, dtype=np.float32).reshape(W, self.Q))
-        for f, v in ((self.attempts, 0), (self.proposal, -1), (self.confidence, 0), (self.history, 0),
-                     (self.due, 0), (self.turned, 0), (self.tile_taught, 0), (self.complete_tick, -1), (self.composed, -1),
-                     (self.world, 0), (self.zone_stats, 0), (self.reliability, 0), (self.kq, 0),
-                     (self.votes, 0), (self.vote_phat, 0), (self.vote_stats, 0), (self.kq_wrong, 0), (self.cast, 0)):
-            f.fill(v)
+        self.reset_worlds(np.ascontiguousarray(seeds, dtype=np.uint32),
+                          params.view(np.int32).reshape(W, len(PARAMS)),  # every member is 4 bytes: one array
+                          np.ascontiguousarray(np.asarray(alive0, dtype=np.uint8).reshape(W, N)),
+                          np.ascontiguousarray(np.asarray(c0, dtype=np.float32).reshape(W, N)),
+                          np.ascontiguousarray(np.asarray(s0, dtype=np.float32).reshape(W, self.Q)))
 
     @ti.kernel
-    def load_params(self, packed: ti.types.ndarray(dtype=ti.i32, ndim=2)):
-        """Unpack the parameter rows (PARAMS order, floats as their bits) into the `params` struct field."""
+    def reset_worlds(self, seeds: ti.types.ndarray(dtype=ti.u32, ndim=1),
+                     packed: ti.types.ndarray(dtype=ti.i32, ndim=2), alive: ti.types.ndarray(dtype=ti.u8, ndim=2),
+                     c0: ti.types.ndarray(dtype=ti.f32, ndim=2), s0: ti.types.ndarray(dtype=ti.f32, ndim=2)):
+        """Every field to its start value in one kernel (one compile per batch shape instead of ~25 fill and
+        from_numpy kernels): seeds, parameters (PARAMS order, floats as their bits), agents Idle or Dead with
+        competence c0, shared skill s0, every count, move and statistic cleared."""
         for w in range(self.W):
+            self.seed[w] = seeds[w]
             for i in ti.static(range(len(PARAMS))):
                 if ti.static(PARAMS.fields[i][1] == "f32"):
                     self.params[w][PARAMS.names[i]] = ti.bit_cast(packed[w, i], ti.f32)
                 else:
                     self.params[w][PARAMS.names[i]] = packed[w, i]
+            for i in ti.static(range(len(WORLD))):
+                self.world[w][WORLD.names[i]] = 0
+        for w, n in ti.ndrange(self.W, self.N):
+            self.alive[w, n] = alive[w, n]
+            self.state[w, n] = ti.u8(K.IDLE) if alive[w, n] == 1 else ti.u8(K.DEAD)
+            self.competence[w, n] = c0[w, n]
+            self.attempts[w, n] = 0
+            self.proposal[w, n] = -1
+            self.confidence[w, n] = 0.0
+            self.history[w, n] = ti.u32(0)
+            self.due[w, n] = 0
+            self.turned[w, n] = ti.u8(0)
+        for w, q in ti.ndrange(self.W, self.Q):
+            self.skill[w, q] = s0[w, q]
+            self.kq[w, q] = 0
+            self.kq_wrong[w, q] = 0
+        for I in ti.grouped(self.tile_taught):
+            self.tile_taught[I] = ti.u8(0)
+        for I in ti.grouped(self.complete_tick):
+            self.complete_tick[I] = -1
+            self.composed[I] = -1
+        for I in ti.grouped(self.zone_stats):
+            self.zone_stats[I] = 0
+        for I in ti.grouped(self.reliability):
+            self.reliability[I] = 0
+        for I in ti.grouped(self.votes):  # consensus mode's vote counters (one-element stand-ins otherwise)
+            self.votes[I] = 0
+            self.vote_phat[I] = 0
+        for I in ti.grouped(self.vote_stats):
+            self.vote_stats[I] = 0
+        for I in ti.grouped(self.cast):
+            self.cast[I] = ti.u8(0)
 
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
         """Take this tick's host decisions (CONTROLS columns, then the active zones); they travel with the next
@@ -269,16 +316,48 @@ class WorldsDevice:
 
     def moves_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(complete_tick, composed), both (W, M) int32."""
-        return self.complete_tick.to_numpy(), self.composed.to_numpy()
+        complete_tick, composed = np.empty((self.W, self.M), np.int32), np.empty((self.W, self.M), np.int32)
+        self.read_moves(complete_tick, composed)
+        return complete_tick, composed
+
+    @ti.kernel
+    def read_moves(self, complete_tick: ti.types.ndarray(dtype=ti.i32, ndim=2),
+                   composed: ti.types.ndarray(dtype=ti.i32, ndim=2)):
+        """Copy the move table out (one kernel for both fields)."""
+        for w, k in ti.ndrange(self.W, self.M):
+            complete_tick[w, k] = self.complete_tick[w, k]
+            composed[w, k] = self.composed[w, k]
 
     def alive_mask(self) -> np.ndarray:
         """(W, N) bool: which agents are alive now."""
         return self.alive.to_numpy().astype(bool)
 
+    SNAPSHOT = (("state", np.uint8), ("competence", np.float32), ("attempts", np.int32), ("proposal", np.int32),
+                ("confidence", np.float32), ("history", np.uint32), ("due", np.int32), ("alive", np.uint8))
+
     def snapshot(self) -> dict:
-        """Every per-agent field as NumPy arrays (tests and audits; slow for big grids)."""
-        names = ("state", "competence", "attempts", "proposal", "confidence", "history", "due", "alive")
-        return {n: getattr(self, n).to_numpy() for n in names}
+        """Every per-agent field as NumPy arrays, (W, N) each (tests and audits; slow for big grids)."""
+        out = {name: np.empty((self.W, self.N), dtype) for name, dtype in self.SNAPSHOT}
+        self.read_agents(*out.values())
+        return out
+
+    @ti.kernel
+    def read_agents(self, state: ti.types.ndarray(dtype=ti.u8, ndim=2),
+                    competence: ti.types.ndarray(dtype=ti.f32, ndim=2),
+                    attempts: ti.types.ndarray(dtype=ti.i32, ndim=2), proposal: ti.types.ndarray(dtype=ti.i32, ndim=2),
+                    confidence: ti.types.ndarray(dtype=ti.f32, ndim=2),
+                    history: ti.types.ndarray(dtype=ti.u32, ndim=2), due: ti.types.ndarray(dtype=ti.i32, ndim=2),
+                    alive: ti.types.ndarray(dtype=ti.u8, ndim=2)):
+        """Copy the per-agent fields out in one kernel (SNAPSHOT order), not one `to_numpy` kernel per field."""
+        for w, n in ti.ndrange(self.W, self.N):
+            state[w, n] = self.state[w, n]
+            competence[w, n] = self.competence[w, n]
+            attempts[w, n] = self.attempts[w, n]
+            proposal[w, n] = self.proposal[w, n]
+            confidence[w, n] = self.confidence[w, n]
+            history[w, n] = self.history[w, n]
+            due[w, n] = self.due[w, n]
+            alive[w, n] = self.alive[w, n]
 
     # ---- recording: a ring of frames in device memory, written by the tick kernel itself, exported per chunk
     def make_frame_ring(self, slots: int, worlds, confidence: bool):
