@@ -23,7 +23,7 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int, finite: bool = False)
     """Boolean mask of the k highest-scoring allowed entries per row (ties broken by lower index). `finite`: the
     caller knows every allowed score is finite (no check needed)."""
     masked = np.where(allowed, scores, -np.inf)
-    chosen = np.zeros_like(allowed)
+    chosen = np.zeros(allowed.shape, bool)
     rows = np.arange(len(masked))
     # every allowed score finite: the first maximum of each row is the next entry of the stable descending order,
     # and once a row has no allowed entry left its later picks are masked out below, as the sort's would be
@@ -33,7 +33,7 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int, finite: bool = False)
             chosen[rows, best] = True
             masked[rows, best] = -np.inf
     else:
-        order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+        order = (-masked).argsort(axis=1, kind="stable")[:, :k]
         chosen[rows[:, None], order] = True  # put_along_axis costs ~5 µs of Python per call
     chosen &= allowed
     return chosen
@@ -142,13 +142,14 @@ class ThompsonManager(_Picker):
         """`update` for a big batch in verified mode: only the zones that resolved attempts (a few per world) are
         computed, drawn and updated, each with the values the whole-array update gives it."""
         W, Z = self.n_worlds, self.n_zones
-        seen = np.flatnonzero(obs.resolved() > 0)
+        seen = (obs.resolved() > 0).ravel().nonzero()[0]
         rows = seen // Z
         zones = seen - rows * Z
         counts = obs.zone_stats[rows, zones][:, [ZONE.resolved, ZONE.correct, ZONE.nll_fx]]  # one gather
         n = counts[:, 0]
         reward = counts[:, 1] / n * np.exp(-self.config.nll_weight * (counts[:, 2] / K.FX_SCALE / n))
-        self.reward = np.full(W * Z, np.nan)
+        self.reward = np.empty(W * Z)
+        self.reward.fill(np.nan)
         self.reward[seen] = reward
         self.reward = self.reward.reshape(W, Z)
         won = self.draws.uniforms_at(keys, rows, zones) < reward
