@@ -376,3 +376,27 @@ def test_thompson_update_equals_the_observation_formula(W, Z):
         won = seen & (m.draws.uniforms(m.round, STREAM_THOMPSON_REWARD) < reward)
         assert np.array_equal(m.alpha, alpha + won) and np.array_equal(m.beta, beta + (seen & ~won))
         assert np.array_equal(np.isnan(m.reward), ~seen) and np.array_equal(m.reward[seen], reward[seen])
+
+
+def test_thompson_draws_ahead_equal_the_per_tick_draws():
+    """A small batch draws the α-, β-free half of its Beta samples and reward uniforms AHEAD_ROUNDS rounds at a time:
+    over several blocks, with retries past the drawn-ahead rounds, every sample, reward and posterior equals the
+    per-tick computation's."""
+    from engine.managers.draws import AHEAD_ROUNDS
+
+    rng = np.random.default_rng(5)
+    W, Z = 3, 9
+    ahead = make_manager("thompson", np.arange(W) + 7, Z, nll_weight=0.4, discount=0.97)
+    plain = make_manager("thompson", np.arange(W) + 7, Z, nll_weight=0.4, discount=0.97)
+    assert ahead.ahead
+    plain.ahead = False
+    for t in range(6 * AHEAD_ROUNDS + 5):
+        resolved = rng.integers(0, 5, (W, Z)) * (rng.random((W, Z)) < 0.6)
+        obs = observation(resolved, rng.integers(0, resolved + 1), nll=rng.integers(0, 2 << 16, (W, Z)), tick=t)
+        obs.open[:] = rng.random((W, Z)) < 0.7
+        assert np.array_equal(ahead.choose(obs), plain.choose(obs))
+        assert np.array_equal(ahead.sample, plain.sample, equal_nan=True)
+        ahead.update(obs)
+        plain.update(obs)
+        assert np.array_equal(ahead.alpha, plain.alpha) and np.array_equal(ahead.beta, plain.beta)
+        assert np.array_equal(ahead.reward, plain.reward, equal_nan=True)

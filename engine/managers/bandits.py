@@ -99,6 +99,10 @@ class ThompsonManager(_Picker):
         self.sample, self.reward = np.zeros(shape), np.full(shape, np.nan)
         self.scaler = QuantileScaler(self.n_worlds) if curriculum.reward_scaling == "quantile" else None
         self.reward_keys = (None, None)  # (round, keys): the reward stream's keys, hashed with the sample's
+        self.reward_uniforms = (None, None)  # (round, uniforms): drawn ahead with the sample's (small batches)
+        # a batch whose Beta draws always take two retry rounds in their first pass: its draws that do not depend
+        # on α, β are computed ahead, a block of rounds at a time (draws.beta_ahead)
+        self.ahead = 2 * self.n_worlds * self.n_zones < draws.SMALL
 
     def choose(self, obs):
         """Discount toward the prior, sample θ ~ Beta(α, β), activate the top k open zones."""
@@ -107,11 +111,17 @@ class ThompsonManager(_Picker):
         self.shapes = 1.0 + g * (self.shapes - 1.0)
         self.alpha, self.beta = self.shapes
         self.next_round()
-        keys = self.draws.stream_keys(self.round, (STREAM_THOMPSON_SAMPLE, STREAM_THOMPSON_SAMPLE + 1,
-                                                   STREAM_THOMPSON_REWARD))
+        ahead = None
+        if self.ahead:
+            keys, *ahead, uniforms = self.draws.beta_ahead(self.round, STREAM_THOMPSON_SAMPLE,
+                                                           STREAM_THOMPSON_REWARD)
+            self.reward_uniforms = (self.round, uniforms)
+        else:
+            keys = self.draws.stream_keys(self.round, (STREAM_THOMPSON_SAMPLE, STREAM_THOMPSON_SAMPLE + 1,
+                                                       STREAM_THOMPSON_REWARD))
         self.reward_keys = (self.round, keys[2])
         # only open zones can be chosen, so only they are sampled (the others' samples would be thrown away)
-        self.sample = self.draws.beta_draws(self.shapes, keys[:2], obs.open)
+        self.sample = self.draws.beta_draws(self.shapes, keys[:2], obs.open, ahead)
         return top_k(self.sample, obs.open, self.k, finite=True)  # Beta draws of open zones: in (0, 1]
 
     def update(self, obs):
@@ -133,7 +143,8 @@ class ThompsonManager(_Picker):
         if self.scaler is not None:
             reward = self.scaler(reward, seen)
         self.reward = np.where(seen, reward, np.nan)
-        won = self.draws.uniforms_of(keys) < reward
+        round_, uniforms = self.reward_uniforms
+        won = (uniforms if round_ == self.round else self.draws.uniforms_of(keys)) < reward
         won &= seen
         self.alpha += won
         self.beta += won ^ seen  # seen and not won
