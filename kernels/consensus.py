@@ -8,7 +8,7 @@ import taichi as ti
 from kernels import constants as K
 from kernels.attempt import resolve_due_attempts, wrong_proposal
 from kernels.records import BIN, VOTE, ZONE
-from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, tick_key, to_fixed, uniform
+from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, to_fixed, uniform
 
 COMMITTED = 128  # bit of `cast` set when the attempt voted; the low bits hold its answer + 1 (0: nothing seen)
 
@@ -59,7 +59,7 @@ def vote_tile(dev: ti.template(), w, tile, k, tick):
     k_ahead = dev.params[w].k_ahead
     w_oracle = dev.params[w].w_oracle
     shared = dev.skill[w, disk]
-    key = tick_key(dev.seed[w], tick)
+    key = dev.tick_key[w]
 
     acc = ti.Vector([0] * ti.static(len(ZONE)), dt=ti.i64)
     vacc = ti.Vector([0] * ti.static(len(VOTE)), dt=ti.i64)

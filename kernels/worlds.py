@@ -174,6 +174,7 @@ class WorldsDevice:
         self.zone_of_move = trees.field(ti.i32, M)         # zone of the tile that composes move k
         # per world (records of kernels.records, by name)
         self.seed = trees.field(ti.u32, W)                 # episode seed = run seed + world
+        self.tick_key = trees.field(ti.u32, W)             # this tick's root of every draw (kernels.mathf.tick_key)
         self.params = trees.struct_field(Params, W)
         self.ctl = trees.struct_field(Controls, W)              # this tick's host decisions
         self.zone_active = trees.field(ti.u8, (W, Z))
@@ -401,6 +402,7 @@ class WorldsDevice:
         for w in range(W):
             for i in ti.static(range(len(CONTROLS))):
                 self.ctl[w][CONTROLS.names[i]] = controls[w, i]
+            self.tick_key[w] = tick_key(self.seed[w], tick)  # once per world, not once per tile
             for z in range(Z):
                 self.zone_active[w, z] = ti.cast(controls[w, ti.static(len(CONTROLS)) + z], ti.u8)
                 for s in ti.static(range(len(ZONE))):  # stat columns unrolled: ~10× cheaper than a struct-for
@@ -550,7 +552,7 @@ class WorldsDevice:
         task.disk = task.true_move >> 4
         src, dst = (task.true_move >> 2) & 3, task.true_move & 3
         task.true_pair = src * (P - 1) + dst - ti.select(dst > src, 1, 0)
-        task.key = tick_key(self.seed[w], tick)
+        task.key = self.tick_key[w]
         task.shared = self.skill[w, task.disk]
         complete = self.complete_tick[w, k] >= 0
         unlocked = self.tile_ring[tile] <= ctl.stage
