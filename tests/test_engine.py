@@ -227,3 +227,26 @@ def test_taichi_matches_reference_widened(taichi_cpu, case):
     if case == "tile 2":
         assert all(r["adoptions"] > 0 for r in results)
     assert not np.array_equal(a.skill[0], a.skill[1]), "the worlds' knobs differ, so do their shared skills"
+
+
+@pytest.mark.parametrize("name, overrides", [("paper", {}), ("faulty", {}), ("smoke", {"curriculum.tau_stage": 0.3})])
+def test_stages_advance_exactly_where_the_success_share_inside_reaches_tau(taichi_cpu, name, overrides):
+    """The stage rule recomputed by hand from the zone statistics of every tick: a running world below its last
+    stage advances iff its Success agents inside R_s reach τ_stage of its live agents with a task there (the
+    Simulation skips the zone sum on ticks a per-world bound rules every world out)."""
+    from kernels.records import ZONE as Z
+
+    sim = Simulation(load_scenario(name, overrides), seed=3, worlds=3, arch="cpu")
+    lay, tau, advanced = sim.layout, sim.knobs["tau_stage"], 0
+    while sim.running.any() and sim.tick < 150:
+        running, stage = sim.running.copy(), sim.stage.copy()
+        sim.step()
+        zs = sim.last_stats["zone_stats"]
+        for w in range(sim.W):
+            inside = lay.zone_ring <= stage[w]
+            live = int(zs[w, inside, Z.live_state_counts].sum())
+            success = int(zs[w, inside, Z.n_success].sum())
+            due = bool(running[w] and stage[w] < lay.n_rings - 1 and live > 0 and success >= tau[w] * live)
+            assert sim.stage[w] - stage[w] == due, (sim.tick, w, live, success)
+            advanced += due
+    assert advanced > 0

@@ -179,6 +179,12 @@ class Simulation:
         self.alive_task = lay.alive0.astype(bool) & self.has_task
         # their counts, for the per-tick invariants check (alive_task changes only in _apply_faults)
         self.n_task, self.n_live_task = int(self.has_task.sum()), int(self.alive_task.sum())
+        # per stage s: agents with a task in the zones beyond R_s (ring > s), alive or not (_advance_stages)
+        per_zone = np.bincount(lay.tile_zone[lay.tile_of_cell[self.has_task]], minlength=self.Z)
+        self.tasks_beyond = np.array([per_zone[lay.zone_ring > s].sum() for s in range(lay.n_rings)], np.int64)
+        # per stage s: 1 + the last zone of ring ≤ s (every unlocked zone lies below it; rings are contiguous)
+        self.zones_upto = np.array([np.flatnonzero(lay.zone_ring <= s)[-1] + 1 if (lay.zone_ring <= s).any() else 0
+                                    for s in range(lay.n_rings)])
         n_rings = lay.n_rings
         self.unlock_all = np.zeros(W, bool)
         for rows, m in self.managers:
@@ -227,16 +233,19 @@ class Simulation:
         """(W,) oracle calls so far: escalations, and in consensus mode audits too (zero columns otherwise)."""
         return self.totals[:, ZONE.escalated] + self.vote_totals[:, VOTE.audits]
 
-    def _stage_changed(self):
-        """Recompute what follows from `stage`: the unlocked zones (ring ≤ stage; read-only, since managers see
-        it) and the worlds whose stage can still advance."""
+    def _stage_changed(self, rows=None):
+        """Recompute what follows from `stage` (of the worlds `rows` only, when given): the unlocked zones (ring ≤
+        stage; a new read-only array, since managers see it) and the worlds whose stage can still advance."""
         lay = self.layout
-        self.unlocked = lay.zone_ring[None, :] <= self.stage[:, None]
-        self.unlocked.flags.writeable = False
-        # the zones up to the last one unlocked in any world, as a matmul operand (_advance_stages): zone =
-        # ring · sectors + sector, so early stages sum over a prefix of the zones only
-        self.unlocked_upto = int(np.flatnonzero(self.unlocked.any(axis=0))[-1]) + 1 if self.unlocked.any() else 0
-        self.unlocked_count = self.unlocked[:, :self.unlocked_upto].astype(np.int64)
+        if rows is None:
+            unlocked = lay.zone_ring[None, :] <= self.stage[:, None]
+        else:
+            unlocked = self.unlocked.copy()
+            unlocked[rows] = lay.zone_ring[None, :] <= self.stage[rows, None]
+        unlocked.flags.writeable = False
+        self.unlocked = unlocked
+        # the zones up to the last one unlocked in any world (_advance_stages sums over these only)
+        self.unlocked_upto = int(self.zones_upto[self.stage.max()])
         self.may_advance = ~self.unlock_all & (self.stage < lay.n_rings - 1)
         self.open_zones = None  # recomputed on demand (observation)
 
@@ -353,20 +362,32 @@ class Simulation:
         candidates = self.running & self.may_advance
         if not candidates.any():  # every world at its last stage (or ended): nothing to sum
             return
-        # per world, each live state's count summed over the unlocked zones (ring ≤ stage): one integer matmul
-        inside = np.matmul(self.unlocked_count[:, None, :],
-                           self.zone_stats[:, :self.unlocked_upto, ZONE.live_state_counts])[:, 0]
+        if not self.prefix_order:
+            # A necessary condition from this tick's per-world totals, so that only the few worlds near τ_stage
+            # need their zone statistics summed: the Success agents inside R_s are at most all of them, and the live
+            # agents inside R_s at least the live ones (check_tick: n_live_task in a running world) minus every agent
+            # beyond R_s. Prefix order leaves gated agents out of the share, which this bound does not cover.
+            success = self.last_stats["world_totals"][:, ZONE.n_success]
+            candidates &= success >= self.knobs["tau_stage"] * (self.n_live_task - self.tasks_beyond[self.stage])
+        rows = candidates.nonzero()[0]
+        if rows.size == 0:
+            return
+        # per candidate world, each live state's count summed over the unlocked zones (ring ≤ stage): one integer
+        # matmul over the zones up to the last one unlocked in any world
+        upto = self.unlocked_upto
+        counts = self.zone_stats[rows, :upto, ZONE.live_state_counts]
+        inside = np.matmul(self.unlocked[rows, None, :upto].astype(np.int64), counts)[:, 0]
         live, success = inside.sum(axis=1), inside[:, ZONE.n_success - ZONE.live_state_counts.start]
         if self.prefix_order:
-            live = live - self._gated_live_inside()
-        advance = candidates & (live > 0) & (success >= self.knobs["tau_stage"] * live)
-        if not advance.any():
+            live = live - self._gated_live_inside()[rows]
+        advance = rows[(live > 0) & (success >= self.knobs["tau_stage"][rows] * live)]
+        if advance.size == 0:
             return
-        for w in np.nonzero(advance)[0]:
+        for w in advance:
             self.stage_ticks[w].append(self.tick + 1)
         self.stage[advance] += 1
         self.last_progress[advance] = self.tick
-        self._stage_changed()
+        self._stage_changed(advance)
 
     def _gated_live_inside(self) -> np.ndarray:
         """Per world: live agents inside R_s of the tiles that wait for their predecessor (move k > the complete
