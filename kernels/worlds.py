@@ -298,7 +298,11 @@ class WorldsDevice:
     def set_controls(self, ctl: np.ndarray, zone_active: np.ndarray):
         """Take this tick's host decisions (CONTROLS columns, then the active zones); they travel with the next
         launch."""
-        self.io.controls = np.ascontiguousarray(np.concatenate([ctl, zone_active], axis=1), dtype=np.int32)
+        io = self.io
+        if io.controls is None:  # one buffer for every tick: the prepared launch then need not re-bind it
+            io.controls = np.empty((io.W, len(CONTROLS) + self.Z), np.int32)
+        io.controls[:, :len(CONTROLS)] = ctl
+        io.controls[:, len(CONTROLS):] = zone_active
 
     def kill(self, dead: np.ndarray):
         """Kill agents (fault injection): mask (W, N) bool."""
