@@ -9,6 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# Kernels compile with Taichi's IR optimisations off (engine.sim.arch.jit_mode): the suite compiles ~100 kernel
+# shapes, ~2.5× faster so; results are the same (tests/test_jit_modes.py checks it against the optimized JIT).
+os.environ.setdefault("GRIDHANOI_JIT", "fast")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 def hardware(arch: str) -> dict:
     """CPU model, cores, memory, Taichi arch and library versions."""
+    from engine.sim.arch import jit_mode
     from engine.sim.recording import cpu_model, gpu_name, versions
 
     mem = None
@@ -18,7 +19,7 @@ def hardware(arch: str) -> dict:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": cpu_model(), "logical_cores": os.cpu_count(), "usable_cores": usable, "memory_bytes": mem,
-            "caches": cpu_caches(), "arch": arch, "gpu": arch in ("cuda", "vulkan"),
+            "caches": cpu_caches(), "arch": arch, "jit": jit_mode(), "gpu": arch in ("cuda", "vulkan"),
             "gpu_name": gpu_name() if arch == "cuda" else None, **versions()}
 
 

@@ -50,7 +50,8 @@ def hardware_line(out: dict) -> str:
     mem = f", {h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else ""
     gpu = f", GPU {h['gpu_name']}" if h.get("gpu_name") else ", no GPU" if not h.get("gpu") else ""
     return (f"{h['cpu']}{gpu}, {h['usable_cores']} usable of {h['logical_cores']} logical cores{mem}; "
-            f"Taichi {h['taichi']} on {h['arch']}, NumPy {h['numpy']}, Python {h['python']}")
+            f"Taichi {h['taichi']} on {h['arch']} ({h.get('jit', 'optimized')} JIT), NumPy {h['numpy']}, "
+            f"Python {h['python']}")
 
 
 def throughput_rows(out: dict) -> tuple[str, list[str], list[list[str]]]:
