@@ -33,14 +33,6 @@ def wrong_proposal(disk: ti.i32, true_pair: ti.i32, u: ti.f32, n_pegs: ti.templa
     return disk * 16 + src * 4 + dst
 
 
-@ti.func
-def confidence_logit(prob: ti.f32, e: ti.f32, right: ti.i32, eps: ti.f32, b_over: ti.f32, omega: ti.f32,
-                     sigma_conf: ti.f32) -> ti.f32:
-    """z = logit(p) + b_over·(1 − e) + ω·e·(±1) + σ·ε: the log-odds behind the stated confidence p̂ = σ(z)."""
-    sign = ti.select(right != 0, 1.0, -1.0)
-    return logit(prob) + b_over * (1.0 - e) + omega * e * sign + sigma_conf * eps
-
-
 def attempt_batch_type(lanes: int):
     """The struct `resolve_due_attempts` returns for a tile of `lanes` agents (one type per tile size, cached)."""
     if lanes not in _BATCH_TYPES:

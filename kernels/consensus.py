@@ -8,7 +8,7 @@ import taichi as ti
 from kernels import constants as K
 from kernels.attempt import resolve_due_attempts, wrong_proposal
 from kernels.records import BIN, VOTE, ZONE
-from kernels.mathf import agent_key, inverse_normal, log_f32, logit, sigmoid, to_fixed, uniform
+from kernels.mathf import agent_key, log_f32, to_fixed, uniform
 
 COMMITTED = 128  # bit of `cast` set when the attempt voted; the low bits hold its answer + 1 (0: nothing seen)
 

@@ -47,6 +47,20 @@ def run(arch: str, scenario: str, seed: int, worlds: int) -> dict:
             "worlds": [{k: r[k] for k in RESULT_KEYS} for r in summary["world_results"]]}
 
 
+def run_in_child(arch: str, specs, env: dict | None = None) -> tuple[int, dict | str]:
+    """Run `specs` on `arch` in a fresh process (Taichi initialises once per process): (exit code, rows by run
+    spec) on success, else (exit code, the child's stderr)."""
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "tests.gpu_runs", arch, *specs], capture_output=True, text=True,
+                       timeout=900, cwd=root, env={**os.environ, **(env or {})})
+    if r.returncode != 0:
+        return r.returncode, r.stderr
+    return 0, {row["run"]: row for row in map(json.loads, r.stdout.splitlines())}
+
+
 def main(argv: list[str]) -> int:
     """Print one JSON line per run spec."""
     from engine.sim.arch import ArchError, init_taichi

@@ -10,13 +10,11 @@ runs here. Marked `gpu`; skipped, with the reason, where no device of the arch w
 """
 import json
 import statistics
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.gpu_runs import NO_DEVICE, run
+from tests.conftest import run_cli
+from tests.gpu_runs import NO_DEVICE, run, run_in_child
 
 pytestmark = pytest.mark.gpu
 
@@ -43,13 +41,12 @@ def gpu_results(request):
         if arch not in cache:
             reason = no_vulkan_reason() if arch == "vulkan" else None
             if reason is None:
-                r = subprocess.run([sys.executable, "-m", "tests.gpu_runs", arch, *MATRIX], capture_output=True,
-                                   text=True, timeout=900, cwd=ROOT)
-                if r.returncode == NO_DEVICE:
-                    reason = f"no {arch} device: {r.stderr.strip().splitlines()[-1]}"
+                code, result = run_in_child(arch, MATRIX)
+                if code == NO_DEVICE:
+                    reason = f"no {arch} device: {result.strip().splitlines()[-1]}"
                 else:
-                    assert r.returncode == 0, r.stderr[-3000:]
-                    cache[arch] = {row["run"]: row for row in map(json.loads, r.stdout.splitlines())}
+                    assert code == 0, result[-3000:]
+                    cache[arch] = result
             if reason is not None:
                 cache[arch] = reason
         if isinstance(cache[arch], str):

@@ -1,24 +1,16 @@
 """The test suite compiles kernels with GRIDHANOI_JIT=fast (Taichi's IR optimisations off, tests/conftest.py); users
 run the optimized JIT. Both must give the same episodes: the same per-world results and every tick's statistics."""
-import json
-import os
-import subprocess
-import sys
-
 from engine.sim.arch import ArchError, jit_mode
-from tests.conftest import ROOT
-from tests.gpu_runs import run
+from tests.gpu_runs import run, run_in_child
 
 RUNS = ("smoke:1:2", "four-pegs:1:1", "paper-consensus:0:1")
 
 
 def optimized_runs() -> dict:
     """RUNS on the CPU with the optimized JIT, in a fresh process (Taichi initialises once per process)."""
-    env = {**os.environ, "GRIDHANOI_JIT": "optimized"}
-    r = subprocess.run([sys.executable, "-m", "tests.gpu_runs", "cpu", *RUNS], capture_output=True, text=True,
-                       timeout=600, cwd=ROOT, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return {row["run"]: row for row in map(json.loads, r.stdout.splitlines())}
+    code, result = run_in_child("cpu", RUNS, env={"GRIDHANOI_JIT": "optimized"})
+    assert code == 0, result[-3000:]
+    return result
 
 
 def test_fast_and_optimized_jit_give_the_same_episodes(taichi_cpu):
